@@ -1,0 +1,291 @@
+/*
+ * conf.c: ccagent's directives, in one table.  --help, -t and
+ * etc/ccagent.conf come from here.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#define LOG_COMP "config"
+#include "log.h"
+#include "agent.h"
+#include "util.h"
+
+static const char *const log_levels[] = {
+	"debug", "info", "notice", "warn", "error", NULL
+};
+
+static int
+parse_monitors(void *field, int argc, char **argv, char **cause)
+{
+	struct addr_list	*l = field;
+	const char		*err;
+	int			 i;
+
+	if (argc < 1) {
+		*cause = xstrdup("needs at least one IP:PORT");
+		return -1;
+	}
+	/* A later line replaces an earlier one (or the default). */
+	free(l->v);
+	l->v = xcalloc((size_t)argc, sizeof(*l->v));
+	l->n = 0;
+	for (i = 0; i < argc; i++) {
+		if (parse_hostport(argv[i], &l->v[i].ss, &l->v[i].len,
+		    &err) == -1) {
+			xasprintf(cause, "'%s': %s", argv[i], err);
+			return -1;
+		}
+		fmt_addr((struct sockaddr *)&l->v[i].ss, l->v[i].text,
+		    sizeof(l->v[i].text));
+		l->n++;
+	}
+	return 0;
+}
+
+static void
+free_monitors(void *field)
+{
+	struct addr_list *l = field;
+
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static void
+watch_free_one(struct watch *w)
+{
+	free(w->name);
+	free(w->ip);
+	free(w->user);
+	free(w->passfile);
+	free(w);
+}
+
+static int
+parse_watch(void *field, int argc, char **argv, char **cause)
+{
+	struct watch		**head = field, *w, **tail;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	const char		*err;
+	char			 ip[64];
+
+	if (argc != 2 && argc != 4) {
+		*cause = xstrdup("usage: watch NAME IP:PORT [USER PASSWORD-FILE]");
+		return -1;
+	}
+	if (!valid_name(argv[0])) {
+		xasprintf(cause, "'%s' is not a valid name "
+		    "([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})", argv[0]);
+		return -1;
+	}
+	if (parse_hostport(argv[1], &ss, &len, &err) == -1) {
+		xasprintf(cause, "'%s': %s", argv[1], err);
+		return -1;
+	}
+	for (w = *head; w != NULL; w = w->next) {
+		if (strcmp(w->name, argv[0]) == 0) {
+			xasprintf(cause, "instance '%s' is watched twice",
+			    argv[0]);
+			return -1;
+		}
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->name = xstrdup(argv[0]);
+	fmt_addr((struct sockaddr *)&ss, ip, sizeof(ip));
+	*strrchr(ip, ':') = '\0';
+	if (ip[0] == '[') {
+		memmove(ip, ip + 1, strlen(ip));
+		ip[strlen(ip) - 1] = '\0';
+	}
+	w->ip = xstrdup(ip);
+	w->port = (int)ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (argc == 4) {
+		w->user = xstrdup(argv[2]);
+		w->passfile = xstrdup(argv[3]);
+		if (access(w->passfile, R_OK) == -1) {
+			xasprintf(cause, "password file %s is not readable",
+			    w->passfile);
+			watch_free_one(w);
+			return -1;
+		}
+	}
+	for (tail = head; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = w;
+	return 0;
+}
+
+static void
+free_watches(void *field)
+{
+	struct watch **head = field, *w, *next;
+
+	for (w = *head; w != NULL; w = next) {
+		next = w->next;
+		watch_free_one(w);
+	}
+	*head = NULL;
+}
+
+#define F(name)	offsetof(struct agent_conf, name), \
+		sizeof(((struct agent_conf *)0)->name)
+#define MS(x)	((long long)(x))
+#define MB	(1024LL * 1024)
+
+const struct conf_def agent_conf_defs[] = {
+	{ "bind", CONF_STRING, 0, F(bind), "127.0.0.1", 0, 0, NULL, NULL, NULL,
+	  "IP", "Address of the management port. Anything but loopback needs "
+	  "auth-secret-file or mutual TLS." },
+	{ "port", CONF_INT, 0, F(port), "5000", 1, 65535, NULL, NULL, NULL,
+	  "PORT", "Management port." },
+	{ "monitor", CONF_CUSTOM, 0, F(monitors), "127.0.0.1:55100", 0, 0, NULL,
+	  parse_monitors, free_monitors, "IP:PORT [IP:PORT ...]",
+	  "Monitors to report to; the next is tried when one fails." },
+	{ "advertise-addr", CONF_STRING, 0, F(advertise_addr), NULL, 0, 0, NULL,
+	  NULL, NULL, "IP", "Address the monitor should probe this host's "
+	  "instances at. Default: instance-bind." },
+	{ "auth-secret-file", CONF_STRING, 0, F(auth_secret_file), NULL, 0, 0,
+	  NULL, NULL, NULL, "FILE", "Shared secret for HMAC-SHA256 "
+	  "challenge-response on both ports (not readable by others)." },
+	{ "tls-cert-file", CONF_STRING, 0, F(tls_cert_file), NULL, 0, 0, NULL,
+	  NULL, NULL, "FILE", "Certificate (PEM) for TLS on both ports." },
+	{ "tls-key-file", CONF_STRING, 0, F(tls_key_file), NULL, 0, 0, NULL,
+	  NULL, NULL, "FILE", "Private key (PEM) of tls-cert-file." },
+	{ "tls-ca-cert-file", CONF_STRING, 0, F(tls_ca_cert_file), NULL, 0, 0,
+	  NULL, NULL, NULL, "FILE", "CA (PEM) that peers' certificates must "
+	  "chain to: mutual TLS." },
+	{ "state-dir", CONF_STRING, 0, F(state_dir), "/var/lib/ccagent", 0, 0,
+	  NULL, NULL, NULL, "DIR", "Desired state and per-instance state." },
+	{ "spool-dir", CONF_STRING, 0, F(spool_dir), "/var/lib/ccagent/spool",
+	  0, 0, NULL, NULL, NULL, "DIR", "Reports not yet durable at the "
+	  "monitor." },
+	{ "log-dir", CONF_STRING, 0, F(log_dir), "/var/log/ccagent", 0, 0,
+	  NULL, NULL, NULL, "DIR", "Logs of supervised processes." },
+	{ "sample-interval", CONF_DURATION, CONF_RELOAD, F(sample_interval),
+	  "5s", MS(100), MS(3600000), NULL, NULL, NULL, "DURATION",
+	  "How often the host and every instance are sampled." },
+	{ "sample-timeout", CONF_DURATION, CONF_RELOAD, F(sample_timeout), "2s",
+	  MS(10), MS(3600000), NULL, NULL, NULL, "DURATION",
+	  "How long an instance may take to answer; must be below "
+	  "sample-interval." },
+	{ "instance-bind", CONF_STRING, 0, F(instance_bind), "127.0.0.1", 0, 0,
+	  NULL, NULL, NULL, "IP", "Default listen address of spawned "
+	  "instances." },
+	{ "watch", CONF_CUSTOM, CONF_MULTI | CONF_RELOAD, F(watches), NULL, 0,
+	  0, NULL, parse_watch, free_watches,
+	  "NAME IP:PORT [USER PASSWORD-FILE]",
+	  "Sample an instance this agent does not supervise." },
+	{ "host-name", CONF_STRING, 0, F(host_name), NULL, 0, 0, NULL, NULL,
+	  NULL, "NAME", "Name of this host in reports. Default: the system "
+	  "host name." },
+	{ "log-level", CONF_ENUM, CONF_RELOAD, F(log_level), "info", 0, 0,
+	  log_levels, NULL, NULL, "debug|info|notice|warn|error",
+	  "Least severe level logged." },
+	{ "spool-max-size", CONF_SIZE, 0, F(spool_max_size), "64mb", 1 * MB,
+	  64 * 1024 * MB, NULL, NULL, NULL, "SIZE", "Reports kept while the "
+	  "monitor is away; past it the oldest are dropped and counted." },
+	{ "max-frame-size", CONF_SIZE, 0, F(max_frame_size), "4mb", 64 * 1024,
+	  256 * MB, NULL, NULL, NULL, "SIZE", "Largest frame accepted on "
+	  "either port." },
+};
+const size_t agent_conf_ndefs = nitems(agent_conf_defs);
+
+static int
+valid_host_name(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Checks that need more than one directive. */
+static int
+agent_conf_check(struct agent_conf *c, char **cause)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len;
+
+	if (c->sample_timeout >= c->sample_interval) {
+		xasprintf(cause, "%s: sample-timeout must be below "
+		    "sample-interval (%llu ms)", conf_where(c, "sample-timeout"),
+		    (unsigned long long)c->sample_interval);
+		return -1;
+	}
+	if (parse_ip(c->bind, (uint16_t)c->port, &ss, &len) == -1) {
+		xasprintf(cause, "%s: bind: '%s' is not an IP address",
+		    conf_where(c, "bind"), c->bind);
+		return -1;
+	}
+	if (!addr_is_loopback((struct sockaddr *)&ss) &&
+	    c->auth_secret_file == NULL &&
+	    (c->tls_cert_file == NULL || c->tls_ca_cert_file == NULL)) {
+		xasprintf(cause, "%s: bind %s is not loopback: set "
+		    "auth-secret-file or mutual TLS (tls-cert-file, "
+		    "tls-key-file, tls-ca-cert-file)", conf_where(c, "bind"),
+		    c->bind);
+		return -1;
+	}
+	if ((c->tls_cert_file == NULL) != (c->tls_key_file == NULL)) {
+		xasprintf(cause, "%s: tls-cert-file and tls-key-file go together",
+		    conf_where(c, c->tls_cert_file ? "tls-cert-file" :
+		    "tls-key-file"));
+		return -1;
+	}
+	if (parse_ip(c->instance_bind, 0, &ss, &len) == -1) {
+		xasprintf(cause, "%s: instance-bind: '%s' is not an IP address",
+		    conf_where(c, "instance-bind"), c->instance_bind);
+		return -1;
+	}
+	if (c->advertise_addr != NULL &&
+	    parse_ip(c->advertise_addr, 0, &ss, &len) == -1) {
+		xasprintf(cause, "%s: advertise-addr: '%s' is not an IP address",
+		    conf_where(c, "advertise-addr"), c->advertise_addr);
+		return -1;
+	}
+	if (c->host_name != NULL && !valid_host_name(c->host_name)) {
+		xasprintf(cause, "%s: host-name: '%s' may hold only letters, "
+		    "digits, '-', '.' and '_'", conf_where(c, "host-name"),
+		    c->host_name);
+		return -1;
+	}
+	return 0;
+}
+
+struct agent_conf *
+agent_conf_load(const char *file, int argc, char **argv, char **cause)
+{
+	struct agent_conf *c = xcalloc(1, sizeof(*c));
+
+	if (conf_load(agent_conf_defs, agent_conf_ndefs, c, file, argc, argv,
+	    cause) == -1 || agent_conf_check(c, cause) == -1) {
+		agent_conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+agent_conf_free(struct agent_conf *c)
+{
+	if (c == NULL)
+		return;
+	conf_free(c);
+	free(c);
+}

@@ -1,0 +1,195 @@
+/*
+ * main.c: ccagent start-up, signals, reload and shutdown.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#define LOG_COMP "main"
+#include "log.h"
+#include "agent.h"
+#include "daemon.h"
+#include "tls.h"
+#include "util.h"
+
+#define DEFAULT_CONF	SYSCONFDIR "/ccagent/ccagent.conf"
+#define SYNC_MS		10000
+
+static struct agent		 agent_state;
+static struct daemon_args	 args;
+
+static void
+sighup_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct agent		*a = arg;
+	struct agent_conf	*next;
+	char			*cause = NULL;
+
+	log_info("SIGHUP: reloading %s", args.conf_file ? args.conf_file :
+	    "the embedded defaults");
+	daemon_notify_reloading();
+	next = agent_conf_load(args.conf_file, args.argc, args.argv, &cause);
+	if (next == NULL) {
+		log_errx("reload failed, keeping the running configuration: %s",
+		    cause);
+		free(cause);
+		daemon_notify_ready();
+		return;
+	}
+	conf_merge(a->conf, next);
+	agent_conf_free(next);
+	log_set_level((enum log_level)a->conf->log_level);
+	sampler_reconfigure(a->sampler);
+	daemon_notify_ready();
+}
+
+static void
+sigterm_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct agent *a = arg;
+
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(a->base);
+}
+
+static void
+sync_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct agent *a = arg;
+
+	spool_sync(a->spool);
+}
+
+/* The secret and TLS contexts of both ports. */
+static void
+setup_wire(struct agent *a)
+{
+	struct agent_conf	*c = a->conf;
+	char			*cause = NULL;
+
+	wire_conf_init(&a->report_wc, a->host_name);
+	wire_conf_init(&a->control_wc, "ccagent");
+	a->report_wc.role = "agent";
+	a->report_wc.max_frame = a->control_wc.max_frame = c->max_frame_size;
+	if (c->auth_secret_file != NULL) {
+		if (auth_load_secret(c->auth_secret_file, &a->report_wc.secret,
+		    &cause) == -1)
+			fatal("auth-secret-file: %s", cause);
+		a->control_wc.secret.key = xmalloc(a->report_wc.secret.len);
+		memcpy(a->control_wc.secret.key, a->report_wc.secret.key,
+		    a->report_wc.secret.len);
+		a->control_wc.secret.len = a->report_wc.secret.len;
+	}
+	if (c->tls_cert_file != NULL || c->tls_ca_cert_file != NULL) {
+		a->report_wc.ssl = tls_client_ctx(c->tls_cert_file,
+		    c->tls_key_file, c->tls_ca_cert_file, &cause);
+		if (a->report_wc.ssl == NULL)
+			fatal("TLS (report link): %s", cause);
+	}
+	if (c->tls_cert_file != NULL) {
+		a->control_wc.ssl = tls_server_ctx(c->tls_cert_file,
+		    c->tls_key_file, c->tls_ca_cert_file, &cause);
+		if (a->control_wc.ssl == NULL)
+			fatal("TLS (management port): %s", cause);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct agent	*a = &agent_state;
+	struct event	*ev_hup, *ev_term, *ev_int, *ev_sync;
+	struct timeval	 tv = { SYNC_MS / 1000, 0 };
+	char		*cause = NULL, hostname[256];
+
+	daemon_args(argc, argv, "ccagent", DEFAULT_CONF, agent_conf_defs,
+	    agent_conf_ndefs, &args);
+	if ((a->conf = agent_conf_load(args.conf_file, args.argc, args.argv,
+	    &cause)) == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		return 1;
+	}
+	if (args.test) {
+		printf("configuration OK\n");
+		return 0;
+	}
+	log_init("ccagent", args.foreground);
+	log_set_level((enum log_level)a->conf->log_level);
+	if (!args.foreground)
+		daemon_detach();
+	signal(SIGPIPE, SIG_IGN);
+
+	if (a->conf->host_name != NULL)
+		a->host_name = xstrdup(a->conf->host_name);
+	else if (gethostname(hostname, sizeof(hostname)) == 0) {
+		hostname[sizeof(hostname) - 1] = '\0';
+		a->host_name = xstrdup(hostname);
+	} else
+		a->host_name = xstrdup("localhost");
+	if (a->conf->advertise_addr != NULL)
+		a->advertise_ip = xstrdup(a->conf->advertise_addr);
+	else if (strcmp(a->conf->instance_bind, "0.0.0.0") == 0 ||
+	    strcmp(a->conf->instance_bind, "::") == 0) {
+		if ((a->advertise_ip = host_primary_ip()) == NULL)
+			a->advertise_ip = xstrdup("127.0.0.1");
+	} else
+		a->advertise_ip = xstrdup(a->conf->instance_bind);
+	a->started_ms = wall_ms();
+	setup_wire(a);
+
+	if ((a->spool = spool_open(a->conf->spool_dir, a->conf->spool_max_size,
+	    &cause)) == NULL)
+		fatal("%s", cause);
+	if ((a->base = event_base_new()) == NULL)
+		fatal("cannot create the event base");
+	a->host = host_new();
+	if ((a->control = control_new(a, &cause)) == NULL)
+		fatal("%s", cause);
+	a->shipper = shipper_new(a);
+	a->sampler = sampler_new(a);
+
+	ev_hup = evsignal_new(a->base, SIGHUP, sighup_cb, a);
+	ev_term = evsignal_new(a->base, SIGTERM, sigterm_cb, a);
+	ev_int = evsignal_new(a->base, SIGINT, sigterm_cb, a);
+	ev_sync = event_new(a->base, -1, EV_PERSIST, sync_cb, a);
+	evsignal_add(ev_hup, NULL);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	event_add(ev_sync, &tv);
+
+	log_info("ccagent %s started host=%s management=%s:%lld monitor=%s "
+	    "interval=%llums", PACKAGE_VERSION, a->host_name, a->conf->bind,
+	    a->conf->port, a->conf->monitors.v[0].text,
+	    (unsigned long long)a->conf->sample_interval);
+	daemon_notify_ready();
+	daemon_watchdog_start(a->base);
+	event_base_dispatch(a->base);
+
+	daemon_notify_stopping();
+	daemon_watchdog_stop();
+	control_free(a->control);
+	sampler_free(a->sampler);
+	shipper_free(a->shipper);
+	spool_close(a->spool);
+	host_free(a->host);
+	event_free(ev_hup);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_sync);
+	event_base_free(a->base);
+	wire_conf_clear(&a->report_wc);
+	wire_conf_clear(&a->control_wc);
+	agent_conf_free(a->conf);
+	free(a->host_name);
+	free(a->advertise_ip);
+	log_info("ccagent stopped");
+	return 0;
+}

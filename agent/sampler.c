@@ -1,0 +1,459 @@
+/*
+ * sampler.c: every sample-interval, one round: the host through
+ * libstatgrab, and INFO ALL from every watched instance over its own
+ * persistent connection, each with a sample-timeout.  When every instance
+ * has answered or timed out, the round becomes one Report in the spool.
+ *
+ * Rounds start on wall-clock multiples of the interval, so that all agents
+ * sample at the same moments and the monitor's time buckets line up.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#define LOG_COMP "sampler"
+#include "log.h"
+#include "agent.h"
+#include "info.h"
+#include "rconn.h"
+#include "util.h"
+
+#define CLIENT_NAME	"ccagent-sample"
+#define MAX_REPLY	(8 * 1024 * 1024)
+
+struct inst {
+	struct sampler	*s;
+	char		*name;
+	char		*ip;
+	int		 port;
+	char		*user;
+	char		*passfile;
+	char		 addr[64];	/* as reported: advertised IP:port */
+	struct rconn	*rc;
+	int		 pending;	/* INFO outstanding in this round */
+	uint64_t	 sent_us;
+	int		 up;		/* last result */
+	int		 known;		/* any result yet */
+	char		 error[256];
+	uint32_t	 rtt_us;
+	struct info	 info;		/* last good INFO */
+	int		 seen;		/* reconfigure mark */
+	struct inst	*next;
+};
+
+struct sampler {
+	struct agent	*a;
+	struct inst	*insts;
+	int		 ninsts;
+	struct event	*tick;
+	int		 round_open;
+	int		 pending;
+	int64_t		 round_ms;
+	uint64_t	 interval_ms;
+	double		 prev_rx, prev_tx;
+	uint64_t	 prev_net_ms;
+};
+
+static void	round_finish(struct sampler *);
+
+static void
+inst_result(struct inst *in, int up, const char *err)
+{
+	if (up && (!in->known || !in->up))
+		log_info("instance up name=%s addr=%s:%d", in->name, in->ip,
+		    in->port);
+	else if (!up && (!in->known || in->up || strcmp(in->error, err) != 0))
+		log_warnx("instance down name=%s addr=%s:%d reason=\"%s\"",
+		    in->name, in->ip, in->port, err);
+	in->known = 1;
+	in->up = up;
+	snprintf(in->error, sizeof(in->error), "%s", up ? "" : err);
+}
+
+static void
+info_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
+{
+	struct inst	*in = arg;
+	struct sampler	*s = in->s;
+
+	in->rtt_us = (uint32_t)MINIMUM(mono_us() - in->sent_us, UINT32_MAX);
+	if (r == NULL)
+		inst_result(in, 0, err);
+	else if (r->type == REDIS_REPLY_ERROR)
+		inst_result(in, 0, r->str);
+	else if (r->type != REDIS_REPLY_STRING)
+		inst_result(in, 0, "unexpected reply type to INFO");
+	else {
+		info_parse(r->str, r->len, &in->info);
+		inst_result(in, 1, NULL);
+	}
+	if (in->pending) {
+		in->pending = 0;
+		if (--s->pending == 0 && s->round_open)
+			round_finish(s);
+	}
+}
+
+static struct inst *
+inst_new(struct sampler *s, const struct watch *w)
+{
+	struct inst		*in = xcalloc(1, sizeof(*in));
+	struct rconn_opts	 o;
+	const char		*ip;
+
+	in->s = s;
+	in->name = xstrdup(w->name);
+	in->ip = xstrdup(w->ip);
+	in->port = w->port;
+	in->user = w->user ? xstrdup(w->user) : NULL;
+	in->passfile = w->passfile ? xstrdup(w->passfile) : NULL;
+	/* A loopback instance is reached through the advertised address. */
+	ip = (strncmp(w->ip, "127.", 4) == 0 || strcmp(w->ip, "::1") == 0) ?
+	    s->a->advertise_ip : w->ip;
+	snprintf(in->addr, sizeof(in->addr), strchr(ip, ':') ? "[%s]:%d" :
+	    "%s:%d", ip, w->port);
+	memset(&o, 0, sizeof(o));
+	o.client_name = CLIENT_NAME;
+	o.user = in->user;
+	o.password_file = in->passfile;
+	o.connect_timeout_ms = (uint32_t)s->a->conf->sample_timeout;
+	o.timeout_ms = (uint32_t)s->a->conf->sample_timeout;
+	o.max_reply = MAX_REPLY;
+	in->rc = rconn_new(s->a->base, in->ip, in->port, &o, NULL, in);
+	return in;
+}
+
+static void
+inst_free(struct inst *in)
+{
+	rconn_free(in->rc);
+	free(in->name);
+	free(in->ip);
+	free(in->user);
+	free(in->passfile);
+	free(in);
+}
+
+static int
+same_watch(const struct inst *in, const struct watch *w)
+{
+	return strcmp(in->ip, w->ip) == 0 && in->port == w->port &&
+	    ((in->user == NULL && w->user == NULL) ||
+	    (in->user && w->user && strcmp(in->user, w->user) == 0)) &&
+	    ((in->passfile == NULL && w->passfile == NULL) ||
+	    (in->passfile && w->passfile &&
+	    strcmp(in->passfile, w->passfile) == 0));
+}
+
+/* Fills the InstanceSample of one instance.  Strings point into in. */
+static void
+fill_sample(struct inst *in, Ccnode__InstanceSample *is,
+    Ccnode__KeyspaceDb *dbs, Ccnode__KeyspaceDb **dbp, Ccnode__Replica *reps,
+    Ccnode__Replica **repp, char *master, size_t masterlen)
+{
+	int i;
+
+	ccnode__instance_sample__init(is);
+	is->name = in->name;
+	is->addr = in->addr;
+	is->kind = "redis";
+	is->up = in->up;
+	is->error = in->error;
+	is->rtt_us = in->rtt_us;
+	if (!in->up)
+		return;
+	is->n_values = RM_COUNT;
+	is->values = in->info.values;
+	is->role = in->info.role;
+	is->redis_version = in->info.version;
+	is->run_id = in->info.run_id;
+	is->mode = in->info.mode;
+	is->maxmemory_policy = in->info.policy;
+	if (in->info.master_host[0] != '\0') {
+		snprintf(master, masterlen, "%s:%d", in->info.master_host,
+		    in->info.master_port);
+		is->master_addr = master;
+	}
+	for (i = 0; i < in->info.ndbs; i++) {
+		ccnode__keyspace_db__init(&dbs[i]);
+		dbs[i].db = in->info.dbs[i].db;
+		dbs[i].keys = in->info.dbs[i].keys;
+		dbs[i].expires = in->info.dbs[i].expires;
+		dbs[i].avg_ttl_ms = in->info.dbs[i].avg_ttl_ms;
+		dbp[i] = &dbs[i];
+	}
+	is->n_dbs = (size_t)in->info.ndbs;
+	is->dbs = dbp;
+	for (i = 0; i < in->info.nreplicas; i++) {
+		ccnode__replica__init(&reps[i]);
+		reps[i].addr = in->info.replicas[i].addr;
+		reps[i].state = in->info.replicas[i].state;
+		reps[i].offset = in->info.replicas[i].offset;
+		reps[i].lag = in->info.replicas[i].lag;
+		repp[i] = &reps[i];
+	}
+	is->n_replicas = (size_t)in->info.nreplicas;
+	is->replicas = repp;
+}
+
+/* The round is complete: one Report into the spool. */
+static void
+round_finish(struct sampler *s)
+{
+	struct agent		*a = s->a;
+	Ccnode__Envelope	 env = CCNODE__ENVELOPE__INIT;
+	Ccnode__Report		 rep = CCNODE__REPORT__INIT;
+	Ccnode__AgentStatus	 st = CCNODE__AGENT_STATUS__INIT;
+	Ccnode__HostSample	 hs = CCNODE__HOST_SAMPLE__INIT;
+	Ccnode__InstanceSample	*samples, **sp;
+	Ccnode__KeyspaceDb	*dbs, **dbp;
+	Ccnode__Replica		*reps, **repp;
+	char			(*masters)[64];
+	struct inst		*in;
+	uint8_t			*buf;
+	size_t			 len, n = (size_t)s->ninsts, i = 0;
+
+	s->round_open = 0;
+	samples = xcalloc(n, sizeof(*samples));
+	sp = xcalloc(n, sizeof(*sp));
+	dbs = xcalloc(n * INFO_MAX_DBS, sizeof(*dbs));
+	dbp = xcalloc(n * INFO_MAX_DBS, sizeof(*dbp));
+	reps = xcalloc(n * INFO_MAX_REPLICAS, sizeof(*reps));
+	repp = xcalloc(n * INFO_MAX_REPLICAS, sizeof(*repp));
+	masters = xcalloc(n, sizeof(*masters));
+	for (in = s->insts; in != NULL; in = in->next, i++) {
+		fill_sample(in, &samples[i], dbs + i * INFO_MAX_DBS,
+		    dbp + i * INFO_MAX_DBS, reps + i * INFO_MAX_REPLICAS,
+		    repp + i * INFO_MAX_REPLICAS, masters[i], sizeof(masters[i]));
+		sp[i] = &samples[i];
+	}
+
+	st.version = PACKAGE_VERSION;
+	st.spool_reports = spool_count(a->spool);
+	st.spool_bytes = spool_bytes(a->spool);
+	st.dropped_reports = spool_dropped(a->spool);
+	st.started_ms = a->started_ms;
+	st.sample_interval_ms = (uint32_t)s->interval_ms;
+	st.advertise_addr = a->advertise_ip;
+	hs.ip = a->advertise_ip;
+	hs.n_values = HM_COUNT;
+	hs.values = a->host_values;
+
+	rep.epoch = spool_epoch(a->spool);
+	rep.seq = spool_next_seq(a->spool);
+	rep.time_ms = s->round_ms;
+	rep.host = a->host_name;
+	rep.agent = &st;
+	rep.host_sample = &hs;
+	rep.n_instances = n;
+	rep.instances = sp;
+	env.body_case = CCNODE__ENVELOPE__BODY_REPORT;
+	env.report = &rep;
+	buf = wire_pack(&env, &len);
+	spool_add(a->spool, rep.seq, buf, len);
+	shipper_kick(a->shipper);
+
+	free(samples);
+	free(sp);
+	free(dbs);
+	free(dbp);
+	free(reps);
+	free(repp);
+	free(masters);
+}
+
+static void
+host_round(struct sampler *s)
+{
+	struct agent	*a = s->a;
+	uint64_t	 now = mono_ms();
+	double		 dt;
+
+	host_sample(a->host, a->host_values);
+	dt = s->prev_net_ms ? (double)(now - s->prev_net_ms) / 1000.0 : 0;
+	if (dt > 0 && !isnan(a->host_values[HM_NET_RX])) {
+		a->net_rx_rate = MAXIMUM(0, (a->host_values[HM_NET_RX] -
+		    s->prev_rx) / dt);
+		a->net_tx_rate = MAXIMUM(0, (a->host_values[HM_NET_TX] -
+		    s->prev_tx) / dt);
+	}
+	s->prev_rx = a->host_values[HM_NET_RX];
+	s->prev_tx = a->host_values[HM_NET_TX];
+	s->prev_net_ms = now;
+}
+
+/*
+ * Arms the next tick at the wall-clock boundary after the current one.
+ * Timers run on the monotonic clock and may fire a little early or late,
+ * so "current" is the boundary nearest to now.  Returns that boundary.
+ */
+static int64_t
+schedule(struct sampler *s)
+{
+	int64_t		now = wall_ms(), iv = (int64_t)s->interval_ms;
+	int64_t		cur = (now + iv / 2) / iv * iv;
+	int64_t		delay = cur + iv - now;
+	struct timeval	tv = { delay / 1000, (delay % 1000) * 1000 };
+
+	evtimer_add(s->tick, &tv);
+	return cur;
+}
+
+static void
+sampler_tick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct sampler	*s = arg;
+	struct inst	*in;
+	int64_t		 boundary;
+
+	boundary = schedule(s);
+	if (s->round_open) {
+		/* Cannot happen while sample-timeout < sample-interval. */
+		log_warnx("previous round still open; closing it");
+		for (in = s->insts; in != NULL; in = in->next)
+			if (in->pending) {
+				in->pending = 0;
+				inst_result(in, 0, "no answer before the next round");
+			}
+		s->pending = 0;
+		round_finish(s);
+	}
+	s->round_ms = boundary;
+	s->round_open = 1;
+	host_round(s);
+	s->pending = s->ninsts + 1;	/* +1 holds the round open while sending */
+	for (in = s->insts; in != NULL; in = in->next) {
+		in->pending = 1;
+		in->sent_us = mono_us();
+		rconn_cmdf(in->rc, info_cb, in, "INFO ALL");
+	}
+	if (--s->pending == 0 && s->round_open)
+		round_finish(s);
+}
+
+void
+sampler_reconfigure(struct sampler *s)
+{
+	struct agent_conf	*c = s->a->conf;
+	const struct watch	*w;
+	struct inst		*in, **pp, *tail = NULL;
+
+	for (in = s->insts; in != NULL; in = in->next)
+		in->seen = 0;
+	for (w = c->watches; w != NULL; w = w->next) {
+		for (in = s->insts; in != NULL; in = in->next)
+			if (strcmp(in->name, w->name) == 0)
+				break;
+		if (in != NULL && same_watch(in, w)) {
+			in->seen = 1;
+			rconn_set_timeout(in->rc, (uint32_t)c->sample_timeout);
+			continue;
+		}
+		if (in != NULL)
+			in->seen = 0;	/* changed: replaced below */
+		in = inst_new(s, w);
+		in->seen = 2;
+		for (tail = s->insts; tail && tail->next; tail = tail->next)
+			;
+		if (tail != NULL)
+			tail->next = in;
+		else
+			s->insts = in;
+		s->ninsts++;
+		log_info("watching instance name=%s addr=%s:%d", w->name,
+		    w->ip, w->port);
+	}
+	for (pp = &s->insts; *pp != NULL; ) {
+		in = *pp;
+		if (in->seen) {
+			pp = &in->next;
+			continue;
+		}
+		*pp = in->next;
+		s->ninsts--;
+		log_info("stopped watching instance name=%s", in->name);
+		if (in->pending && --s->pending == 0 && s->round_open) {
+			inst_free(in);
+			round_finish(s);
+			continue;
+		}
+		inst_free(in);
+	}
+	if (s->interval_ms != c->sample_interval) {
+		s->interval_ms = c->sample_interval;
+		evtimer_del(s->tick);
+		schedule(s);
+	}
+}
+
+struct sampler *
+sampler_new(struct agent *a)
+{
+	struct sampler *s = xcalloc(1, sizeof(*s));
+
+	s->a = a;
+	s->tick = evtimer_new(a->base, sampler_tick_cb, s);
+	s->interval_ms = a->conf->sample_interval;
+	sampler_reconfigure(s);
+	host_round(s);
+	schedule(s);
+	return s;
+}
+
+void
+sampler_free(struct sampler *s)
+{
+	struct inst *in, *next;
+
+	if (s == NULL)
+		return;
+	for (in = s->insts; in != NULL; in = next) {
+		next = in->next;
+		inst_free(in);
+	}
+	event_free(s->tick);
+	free(s);
+}
+
+void
+sampler_list(struct sampler *s, Ccnode__InstanceList *l)
+{
+	struct inst		*in;
+	Ccnode__InstanceInfo	*ii;
+	size_t			 i = 0;
+
+	ccnode__instance_list__init(l);
+	l->items = xcalloc((size_t)s->ninsts + 1, sizeof(*l->items));
+	for (in = s->insts; in != NULL; in = in->next) {
+		ii = xcalloc(1, sizeof(*ii));
+		ccnode__instance_info__init(ii);
+		ii->name = in->name;
+		ii->kind = "watch";
+		ii->port = (uint32_t)in->port;
+		ii->addr = in->addr;
+		ii->up = in->up;
+		ii->error = in->error;
+		ii->state = !in->known ? "starting" : in->up ? "running" : "down";
+		if (in->up && !isnan(in->info.values[RM_PID]))
+			ii->pid = (int32_t)in->info.values[RM_PID];
+		if (in->up && !isnan(in->info.values[RM_UPTIME]))
+			ii->uptime_s = (int64_t)in->info.values[RM_UPTIME];
+		l->items[i++] = ii;
+	}
+	l->n_items = i;
+}
+
+void
+sampler_list_free(Ccnode__InstanceList *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n_items; i++)
+		free(l->items[i]);
+	free(l->items);
+}

@@ -1,0 +1,501 @@
+/*
+ * util.c: see util.h.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#define LOG_COMP "util"
+#include "log.h"
+#include "util.h"
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		fatal("out of memory allocating %zu bytes", n);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		fatal("out of memory allocating %zu x %zu bytes", n, size);
+	return p;
+}
+
+void *
+xreallocarray(void *old, size_t n, size_t size)
+{
+	void *p;
+
+	if (size != 0 && n > SIZE_MAX / size)
+		fatal("allocation overflow: %zu x %zu", n, size);
+	p = realloc(old, n != 0 && size != 0 ? n * size : 1);
+	if (p == NULL)
+		fatal("out of memory reallocating %zu x %zu bytes", n, size);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		fatal("out of memory duplicating a string");
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (p == NULL)
+		fatal("out of memory duplicating a string");
+	return p;
+}
+
+int
+xasprintf(char **out, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vasprintf(out, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatal("out of memory formatting a string");
+	return n;
+}
+
+uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t
+mono_ms(void)
+{
+	return mono_us() / 1000;
+}
+
+int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+parse_ll(const char *s, long long *out)
+{
+	char		*end;
+	long long	 v;
+
+	if (*s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+parse_double(const char *s, double *out)
+{
+	char	*end;
+	double	 v;
+
+	if (*s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Splits "123unit" into a non-negative number and a unit suffix. */
+static int
+split_number(const char *s, double *num, const char **unit)
+{
+	char	*end;
+	double	 v;
+
+	if (!isdigit((unsigned char)*s) && *s != '.')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || !isfinite(v) || v < 0 || end == s)
+		return -1;
+	*num = v;
+	*unit = end;
+	return 0;
+}
+
+int
+parse_duration_ms(const char *s, uint64_t *out)
+{
+	static const struct { const char *u; double ms; } units[] = {
+		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+		{ "h", 3600000 }, { "d", 86400000 },
+	};
+	double		 v;
+	const char	*unit;
+	size_t		 i;
+
+	if (split_number(s, &v, &unit) == -1)
+		return -1;
+	for (i = 0; i < nitems(units); i++) {
+		if (strcasecmp(unit, units[i].u) == 0) {
+			v *= units[i].ms;
+			if (v > (double)UINT64_MAX / 2)
+				return -1;
+			*out = (uint64_t)(v + 0.5);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+parse_size(const char *s, uint64_t *out)
+{
+	static const struct { const char *u; double mul; } units[] = {
+		{ "", 1 }, { "b", 1 },
+		{ "k", 1e3 }, { "kb", 1024.0 },
+		{ "m", 1e6 }, { "mb", 1024.0 * 1024 },
+		{ "g", 1e9 }, { "gb", 1024.0 * 1024 * 1024 },
+	};
+	double		 v;
+	const char	*unit;
+	size_t		 i;
+
+	if (split_number(s, &v, &unit) == -1)
+		return -1;
+	for (i = 0; i < nitems(units); i++) {
+		if (strcasecmp(unit, units[i].u) == 0) {
+			v *= units[i].mul;
+			if (v > (double)UINT64_MAX / 2 || v != floor(v))
+				return -1;
+			*out = (uint64_t)v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+parse_ip(const char *ip, uint16_t port, struct sockaddr_storage *ss,
+    socklen_t *slen)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		*slen = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		*slen = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
+int
+parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *slen,
+    const char **cause)
+{
+	char		 host[INET6_ADDRSTRLEN + 2];
+	const char	*colon, *h = s;
+	size_t		 hlen;
+	long long	 port;
+
+	colon = strrchr(s, ':');
+	if (colon == NULL) {
+		*cause = "expected IP:PORT";
+		return -1;
+	}
+	hlen = (size_t)(colon - s);
+	if (hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']') {
+		h = s + 1;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host)) {
+		*cause = "expected IP:PORT";
+		return -1;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (parse_ll(colon + 1, &port) == -1 || port < 1 || port > 65535) {
+		*cause = "port must be 1-65535";
+		return -1;
+	}
+	if (parse_ip(host, (uint16_t)port, ss, slen) == -1) {
+		*cause = "host must be an IP address (names would block the event loop)";
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+fmt_addr(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char	ip[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, ntohs(sin->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(sin6->sin6_port));
+	} else {
+		snprintf(buf, len, "unix");
+	}
+	return buf;
+}
+
+int
+addr_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+	}
+	return sa->sa_family == AF_UNIX;
+}
+
+char *
+read_small_file(const char *path, size_t max, int trim, size_t *lenp,
+    char **cause)
+{
+	char	*buf;
+	size_t	 len = 0;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = xmalloc(max + 1);
+	for (;;) {
+		n = read(fd, buf + len, max + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			xasprintf(cause, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			xasprintf(cause, "%s: larger than %zu bytes", path, max);
+			goto fail;
+		}
+	}
+	close(fd);
+	if (trim) {
+		while (len > 0 && isspace((unsigned char)buf[len - 1]))
+			len--;
+	}
+	buf[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+fail:
+	close(fd);
+	free(buf);
+	return NULL;
+}
+
+int
+write_file_atomic(const char *path, const void *data, size_t len, char **cause)
+{
+	char		*tmp, *dir, *slash;
+	const char	*p = data;
+	ssize_t		 n;
+	int		 fd, dfd;
+
+	xasprintf(&tmp, "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		xasprintf(cause, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			xasprintf(cause, "%s: %s", tmp, strerror(errno));
+			goto fail;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) == -1) {
+		xasprintf(cause, "%s: fsync: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		xasprintf(cause, "%s: close: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		xasprintf(cause, "rename %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	free(tmp);
+	/* Make the rename itself durable. */
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		if (*dir == '\0')
+			strcpy(dir, "/");
+	} else
+		strcpy(dir, ".");
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+int
+mkdir_p(const char *path, mode_t mode)
+{
+	char	*p, *s;
+	int	 rv = 0;
+
+	p = xstrdup(path);
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, mode) == -1 && errno != EEXIST) {
+				rv = -1;
+				break;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(p);
+	return rv;
+}
+
+int
+set_cloexec(int fd)
+{
+	int flags = fcntl(fd, F_GETFD);
+
+	if (flags == -1)
+		return -1;
+	return fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+int
+set_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags == -1)
+		return -1;
+	return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+void
+random_bytes(void *buf, size_t len)
+{
+	if (RAND_bytes(buf, (int)len) != 1)
+		fatal("RAND_bytes failed");
+}
+
+uint64_t
+random_u64(void)
+{
+	uint64_t v;
+
+	random_bytes(&v, sizeof(v));
+	return v;
+}
+
+int
+valid_name(const char *s)
+{
+	size_t	i;
+
+	if (!isalnum((unsigned char)s[0]) && s[0] != '_')
+		return 0;
+	for (i = 1; s[i] != '\0'; i++) {
+		if (i >= 64)
+			return 0;
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '.' && s[i] != '-')
+			return 0;
+	}
+	return 1;
+}

@@ -1,0 +1,71 @@
+/*
+ * util.h: small helpers shared by every program: allocation that cannot
+ * fail, clocks, unit parsing, addresses and durable file writes.
+ */
+#ifndef CC_UTIL_H
+#define CC_UTIL_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#define MINIMUM(a, b)	((a) < (b) ? (a) : (b))
+#define MAXIMUM(a, b)	((a) > (b) ? (a) : (b))
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+uint64_t mono_ms(void);		/* CLOCK_MONOTONIC, milliseconds */
+uint64_t mono_us(void);
+int64_t	 wall_ms(void);		/* Unix time, milliseconds */
+
+/*
+ * "500ms", "5s", "1m", "1h", "1d"; a bare number is seconds.  Returns 0 and
+ * the value in milliseconds, or -1.
+ */
+int	parse_duration_ms(const char *, uint64_t *);
+/* Redis units: "512", "4k", "4kb", "4mb", "1gb" (k = 1000, kb = 1024). */
+int	parse_size(const char *, uint64_t *);
+/* A decimal integer with no sign games or trailing junk. */
+int	parse_ll(const char *, long long *);
+int	parse_double(const char *, double *);
+
+/*
+ * "IP:PORT" or "[IPv6]:PORT" with an IP literal, never a name: name lookups
+ * block the event loop.  Returns 0 or -1 with *cause set (static string).
+ */
+int	parse_hostport(const char *, struct sockaddr_storage *, socklen_t *,
+	    const char **cause);
+/* An IP literal with the given port. */
+int	parse_ip(const char *, uint16_t port, struct sockaddr_storage *,
+	    socklen_t *);
+/* "IP:PORT" into buf (at least 64 bytes). */
+const char *fmt_addr(const struct sockaddr *, char *buf, size_t len);
+int	addr_is_loopback(const struct sockaddr *);
+
+/*
+ * Reads a whole small file (at most max bytes) into a NUL-terminated buffer.
+ * With trim, trailing whitespace is removed.  Returns NULL and sets *cause.
+ */
+char	*read_small_file(const char *path, size_t max, int trim, size_t *lenp,
+	    char **cause);
+/* Writes data to path through path.tmp, fsync and rename, then fsyncs the dir. */
+int	write_file_atomic(const char *path, const void *, size_t, char **cause);
+int	mkdir_p(const char *path, mode_t mode);
+int	set_cloexec(int fd);
+int	set_nonblock(int fd);
+
+/* Fills buf with cryptographically random bytes (OpenSSL RAND_bytes). */
+void	random_bytes(void *, size_t);
+uint64_t random_u64(void);
+
+/* Checks a name against [A-Za-z0-9_][A-Za-z0-9_.-]{0,63}. */
+int	valid_name(const char *);
+
+#endif

@@ -1,0 +1,521 @@
+/*
+ * api.c: the JSON API.  Every list answers {"items": [...], ...}.  Bad
+ * parameters get 400 with {"error": "..."}, unknown names 404.  All JSON
+ * is built by jansson.
+ *
+ * Field names follow the product's API where it has one, lower-cased
+ * (machineip, memorysize, runid, qps, ...), next to plainer names of our
+ * own.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sys/queue.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#define LOG_COMP "api"
+#include "log.h"
+#include "json.h"
+#include "monitor.h"
+#include "util.h"
+
+#define MAX_POINTS	10000
+
+/* ---- query parameters ---------------------------------------------------- */
+
+struct query {
+	struct evkeyvalq	kv;
+};
+
+/*
+ * Parses the query string and checks it holds only the allowed names,
+ * each once.  Returns 0, or -1 after sending a 400.
+ */
+static int
+query_parse(struct evhttp_request *req, const char *const *allowed,
+    struct query *q)
+{
+	const char		*qs = evhttp_uri_get_query(
+				    evhttp_request_get_evhttp_uri(req));
+	struct evkeyval		*kv, *kv2;
+	int			 i;
+
+	TAILQ_INIT(&q->kv);
+	if (qs == NULL)
+		return 0;
+	if (evhttp_parse_query_str(qs, &q->kv) == -1) {
+		evhttp_clear_headers(&q->kv);
+		http_send_error(req, 400, "malformed query string");
+		return -1;
+	}
+	TAILQ_FOREACH(kv, &q->kv, next) {
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(kv->key, allowed[i]) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			http_send_error(req, 400, "unknown parameter '%s'",
+			    kv->key);
+			evhttp_clear_headers(&q->kv);
+			return -1;
+		}
+		for (kv2 = TAILQ_NEXT(kv, next); kv2 != NULL;
+		    kv2 = TAILQ_NEXT(kv2, next))
+			if (strcmp(kv->key, kv2->key) == 0) {
+				http_send_error(req, 400, "parameter '%s' "
+				    "given twice", kv->key);
+				evhttp_clear_headers(&q->kv);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+static const char *
+query_get(struct query *q, const char *name)
+{
+	return evhttp_find_header(&q->kv, name);
+}
+
+static void
+query_free(struct query *q)
+{
+	evhttp_clear_headers(&q->kv);
+}
+
+/*
+ * Unix seconds (with an optional fraction) or RFC 3339
+ * (2026-11-25T20:36:33Z, 2026-11-25T20:36:33.5+08:00).  0 or -1.
+ */
+static int
+parse_time(const char *s, int64_t *ms)
+{
+	struct tm	tm;
+	int		n = 0, oh, om;
+	double		frac = 0, secs;
+	char		sign;
+	const char	*p;
+	time_t		t;
+
+	if (parse_double(s, &secs) == 0) {
+		if (secs < 0 || secs > 32503680000.0)	/* year 3000 */
+			return -1;
+		*ms = (int64_t)(secs * 1000);
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year,
+	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	    &n) != 6 || n == 0)
+		return -1;
+	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60 || tm.tm_year < 1970)
+		return -1;
+	p = s + n;
+	if (*p == '.') {
+		char *end;
+
+		frac = strtod(p, &end);
+		if (end == p + 1)
+			return -1;
+		p = end;
+	}
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') &&
+	    sscanf(p, "%c%2d:%2d", &sign, &oh, &om) == 3 && strlen(p) == 6 &&
+	    oh < 24 && om < 60) {
+		t -= (sign == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+		p += 6;
+	} else
+		return -1;
+	if (*p != '\0')
+		return -1;
+	*ms = (int64_t)t * 1000 + (int64_t)(frac * 1000);
+	return 0;
+}
+
+/* ---- objects ------------------------------------------------------------- */
+
+static json_t *
+json_metric(double v)
+{
+	return json_num(v);
+}
+
+static json_t *
+host_json(struct monitor *m, const struct host *h, int full)
+{
+	json_t	*o, *agent, *vals;
+	int	 i;
+
+	o = json_object();
+	json_object_set_new(o, "host", json_str(h->name));
+	json_object_set_new(o, "machineip", json_str(h->ip));
+	json_object_set_new(o, "machinetype", json_str(h->ninstances > 0 ?
+	    "cache" : ""));
+	json_object_set_new(o, "memorysize", json_metric(h->values[HM_MEM_TOTAL]));
+	json_object_set_new(o, "memoryinuse", json_metric(h->values[HM_MEM_USED]));
+	json_object_set_new(o, "machineinterface",
+	    json_metric(h->values[HM_PROCS]));
+	json_object_set_new(o, "processnumber", json_integer(h->ninstances));
+	json_object_set_new(o, "status", json_integer(h->conn != NULL));
+	json_object_set_new(o, "cpu_percent", json_num(
+	    isnan(h->values[HM_CPU_USAGE]) ? NAN : h->values[HM_CPU_USAGE] * 100));
+	json_object_set_new(o, "ncpu", json_metric(h->values[HM_NCPU]));
+	json_object_set_new(o, "load1", json_metric(h->values[HM_LOAD1]));
+	json_object_set_new(o, "load5", json_metric(h->values[HM_LOAD5]));
+	json_object_set_new(o, "load15", json_metric(h->values[HM_LOAD15]));
+	json_object_set_new(o, "net_in_bytes_per_sec", json_num(h->rx_rate));
+	json_object_set_new(o, "net_out_bytes_per_sec", json_num(h->tx_rate));
+	json_object_set_new(o, "sample_time", json_time_ms(h->sample_ms));
+
+	agent = json_object();
+	json_object_set_new(agent, "connected", json_boolean(h->conn != NULL));
+	json_object_set_new(agent, "peer", json_str(h->peer));
+	json_object_set_new(agent, "version", json_str(h->version));
+	json_object_set_new(agent, "started", json_time_ms(h->started_ms));
+	json_object_set_new(agent, "last_report", json_time_ms(h->last_report_ms));
+	json_object_set_new(agent, "sample_interval_ms",
+	    json_integer(h->interval_ms));
+	json_object_set_new(agent, "spool_reports", json_u64(h->spool_reports));
+	json_object_set_new(agent, "spool_bytes", json_u64(h->spool_bytes));
+	json_object_set_new(agent, "dropped_reports", json_u64(h->dropped));
+	json_object_set_new(agent, "reports", json_u64(h->reports));
+	json_object_set_new(agent, "duplicates", json_u64(h->duplicates));
+	json_object_set_new(agent, "missing", json_u64(h->missing));
+	json_object_set_new(agent, "epoch", json_sprintf("%016llx",
+	    (unsigned long long)h->epoch));
+	json_object_set_new(agent, "last_seq", json_u64(h->last_seq));
+	json_object_set_new(agent, "durable_seq", json_u64(h->durable_seq));
+	json_object_set_new(o, "agent", agent);
+	if (full) {
+		vals = json_object();
+		for (i = 0; i < HM_COUNT; i++)
+			json_object_set_new(vals, host_metric_defs[i].prom,
+			    json_metric(h->values[i]));
+		json_object_set_new(o, "metrics", vals);
+	}
+	(void)m;
+	return o;
+}
+
+static const char *
+instance_state(const struct instance *in, int64_t now)
+{
+	if (!instance_fresh(in, now))
+		return "unknown";
+	return in->up ? "up" : "down";
+}
+
+static json_t *
+instance_json(struct monitor *m, const struct instance *in, int full)
+{
+	json_t		*o, *s, *vals, *a;
+	const char	*colon = strrchr(in->addr, ':');
+	double		 keys = 0;
+	int		 i;
+	int64_t		 now = wall_ms();
+
+	for (i = 0; i < in->ndbs; i++)
+		keys += (double)in->dbs[i].keys;
+	o = json_object();
+	json_object_set_new(o, "name", json_str(in->name));
+	json_object_set_new(o, "host", json_str(in->host->name));
+	json_object_set_new(o, "addr", json_str(in->addr));
+	json_object_set_new(o, "port", colon ? json_integer(atoi(colon + 1)) :
+	    json_null());
+	json_object_set_new(o, "kind", json_str(in->kind));
+	json_object_set_new(o, "state", json_str(instance_state(in, now)));
+	json_object_set_new(o, "role", json_str(strcmp(in->role, "slave") == 0 ?
+	    "replica" : in->role[0] ? in->role : "unknown"));
+	json_object_set_new(o, "connected", json_integer(in->up &&
+	    instance_fresh(in, now)));
+	json_object_set_new(o, "runid", json_str(in->run_id));
+	json_object_set_new(o, "redis_version", json_str(in->version));
+	json_object_set_new(o, "keys", in->up ? json_num(keys) : json_null());
+	json_object_set_new(o, "qps", json_metric(in->up ?
+	    in->values[RM_OPS] : NAN));
+	json_object_set_new(o, "storage", json_metric(in->up ?
+	    in->values[RM_MEM_USED] : NAN));
+	json_object_set_new(o, "maxmemory", json_metric(in->up ?
+	    in->values[RM_MEM_MAX] : NAN));
+	json_object_set_new(o, "clients", json_metric(in->up ?
+	    in->values[RM_CLIENTS] : NAN));
+	s = json_object();
+	json_object_set_new(s, "time", json_time_ms(in->sample_ms));
+	json_object_set_new(s, "ok", json_boolean(in->up));
+	json_object_set_new(s, "error", in->up ? json_null() :
+	    json_str(in->error));
+	json_object_set_new(s, "rtt_us", json_integer(in->rtt_us));
+	json_object_set_new(s, "source", json_string("agent"));
+	json_object_set_new(o, "sample", s);
+	if (!full)
+		return o;
+	json_object_set_new(o, "mode", json_str(in->mode));
+	json_object_set_new(o, "master", in->master_addr[0] ?
+	    json_str(in->master_addr) : json_null());
+	json_object_set_new(o, "maxmemory_policy", json_str(in->policy));
+	vals = json_object();
+	for (i = 0; i < RM_COUNT; i++)
+		json_object_set_new(vals, redis_metric_defs[i].prom,
+		    json_metric(in->values[i]));
+	json_object_set_new(o, "metrics", vals);
+	a = json_array();
+	for (i = 0; i < in->ndbs; i++)
+		json_array_append_new(a, json_pack("{s:i,s:o,s:o,s:o}",
+		    "db", (json_int_t)in->dbs[i].db,
+		    "keys", json_u64(in->dbs[i].keys),
+		    "expires", json_u64(in->dbs[i].expires),
+		    "avg_ttl_ms", json_u64(in->dbs[i].avg_ttl_ms)));
+	json_object_set_new(o, "keyspace", a);
+	a = json_array();
+	for (i = 0; i < in->nreplicas; i++)
+		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:i}",
+		    "addr", json_str(in->replicas[i].addr),
+		    "state", json_str(in->replicas[i].state),
+		    "offset", json_u64(in->replicas[i].offset),
+		    "lag", (json_int_t)in->replicas[i].lag));
+	json_object_set_new(o, "replicas", a);
+	(void)m;
+	return o;
+}
+
+/* ---- series --------------------------------------------------------------- */
+
+static void
+point_cb(int64_t t_ms, double v, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:I,s:o}", "time",
+	    (json_int_t)(t_ms / 1000), "value", json_num(v)));
+}
+
+static void
+series_reply(struct evhttp_request *req, enum series_kind kind,
+    const struct series *s)
+{
+	static const char *const allowed[] = { "metric", "from", "to", "step",
+	    NULL };
+	struct query		 q;
+	const char		*metric, *v;
+	const struct series_spec *sp;
+	int64_t			 now = wall_ms(), from, to;
+	int			 idx, level = -1, i;
+	json_t			*items, *o;
+	char			 known[2048] = "";
+	size_t			 kl = 0;
+
+	if (query_parse(req, allowed, &q) == -1)
+		return;
+	if ((metric = query_get(&q, "metric")) == NULL ||
+	    (idx = series_find(kind, metric)) == -1) {
+		for (i = 0; i < series_nspecs(kind) && kl < sizeof(known); i++)
+			kl += (size_t)snprintf(known + kl, sizeof(known) - kl,
+			    "%s%s", i ? ", " : "", series_spec(kind, i)->name);
+		http_send_error(req, 400, "%s; known metrics: %s",
+		    metric ? "unknown metric" : "metric is required", known);
+		goto out;
+	}
+	to = now;
+	if ((v = query_get(&q, "to")) != NULL && parse_time(v, &to) == -1) {
+		http_send_error(req, 400, "to: '%s' is neither Unix seconds nor "
+		    "RFC 3339", v);
+		goto out;
+	}
+	from = to - 3600 * 1000;
+	if ((v = query_get(&q, "from")) != NULL && parse_time(v, &from) == -1) {
+		http_send_error(req, 400, "from: '%s' is neither Unix seconds "
+		    "nor RFC 3339", v);
+		goto out;
+	}
+	if (from > to) {
+		http_send_error(req, 400, "from is after to");
+		goto out;
+	}
+	if ((v = query_get(&q, "step")) != NULL) {
+		if ((level = series_level_find(v)) == -1) {
+			http_send_error(req, 400, "step: '%s' is not one of 5s, "
+			    "1m, 5m, 1h, 1d", v);
+			goto out;
+		}
+	} else {
+		/* The finest level that still holds from. */
+		for (level = 0; level < SERIES_LEVELS - 1; level++)
+			if (now - from <= (int64_t)series_levels[level].points *
+			    series_levels[level].step_s * 1000)
+				break;
+	}
+	if ((to - from) / ((int64_t)series_levels[level].step_s * 1000) >
+	    MAX_POINTS) {
+		http_send_error(req, 400, "the range holds more than %d points "
+		    "at step %s; use a coarser step", MAX_POINTS,
+		    series_levels[level].name);
+		goto out;
+	}
+	sp = series_spec(kind, idx);
+	items = json_array();
+	series_read(s, idx, level, from, to, point_cb, items);
+	o = json_object();
+	json_object_set_new(o, "metric", json_string(sp->name));
+	json_object_set_new(o, "help", json_string(sp->help));
+	json_object_set_new(o, "step", json_string(series_levels[level].name));
+	json_object_set_new(o, "from", json_integer(from / 1000));
+	json_object_set_new(o, "to", json_integer(to / 1000));
+	json_object_set_new(o, "rate", json_boolean(sp->rate));
+	json_object_set_new(o, "unit", json_string(sp->rate ? "per second" :
+	    "value"));
+	json_object_set_new(o, "items", items);
+	http_send_json(req, 200, o);
+out:
+	query_free(&q);
+}
+
+/* ---- endpoints ------------------------------------------------------------ */
+
+static const char *const no_params[] = { NULL };
+
+void
+api_status(struct monitor *m, struct evhttp_request *req)
+{
+	struct query	 q;
+	json_t		*o;
+
+	if (query_parse(req, no_params, &q) == -1)
+		return;
+	o = json_object();
+	json_object_set_new(o, "version", json_string(PACKAGE_VERSION));
+	json_object_set_new(o, "started", json_time_ms(m->started_ms));
+	json_object_set_new(o, "uptime_s",
+	    json_integer((wall_ms() - m->started_ms) / 1000));
+	json_object_set_new(o, "agents_connected",
+	    json_integer(ingest_connected(m->ingest)));
+	json_object_set_new(o, "hosts", json_u64(store_nhosts(m->store)));
+	json_object_set_new(o, "instances", json_u64(store_ninstances(m->store)));
+	json_object_set_new(o, "reports", json_u64(m->stats.reports));
+	json_object_set_new(o, "samples", json_u64(m->stats.samples));
+	json_object_set_new(o, "duplicates", json_u64(m->stats.duplicates));
+	json_object_set_new(o, "refused_connections", json_u64(m->wc.refused));
+	json_object_set_new(o, "last_save", json_time_ms(m->stats.last_save_ms));
+	json_object_set_new(o, "last_save_duration_ms",
+	    json_u64(m->stats.last_save_duration_ms));
+	json_object_set_new(o, "save_failures", json_u64(m->stats.save_failures));
+	http_send_json(req, 200, o);
+	query_free(&q);
+}
+
+void
+api_machines(struct monitor *m, struct evhttp_request *req)
+{
+	struct query	  q;
+	struct host	**v;
+	size_t		  n, i;
+	json_t		 *items;
+
+	if (query_parse(req, no_params, &q) == -1)
+		return;
+	n = store_hosts(m->store, &v);
+	items = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(items, host_json(m, v[i], 0));
+	free(v);
+	http_send_json(req, 200, json_pack("{s:o}", "items", items));
+	query_free(&q);
+}
+
+void
+api_machine(struct monitor *m, struct evhttp_request *req, const char *name,
+    const char *sub)
+{
+	struct host	*h = store_host(m->store, name, 0);
+	struct query	 q;
+
+	if (h == NULL) {
+		http_send_error(req, 404, "no such host: %s", name);
+		return;
+	}
+	if (strcmp(sub, "series") == 0) {
+		series_reply(req, SK_HOST, h->series);
+		return;
+	}
+	if (*sub != '\0') {
+		http_send_error(req, 404, "no such path: %s", sub);
+		return;
+	}
+	if (query_parse(req, no_params, &q) == -1)
+		return;
+	http_send_json(req, 200, host_json(m, h, 1));
+	query_free(&q);
+}
+
+void
+api_instances(struct monitor *m, struct evhttp_request *req)
+{
+	static const char *const allowed[] = { "host", "state", NULL };
+	struct query	  q;
+	struct instance	**v;
+	const char	 *host, *state;
+	size_t		  n, i;
+	json_t		 *items;
+	int64_t		  now = wall_ms();
+
+	if (query_parse(req, allowed, &q) == -1)
+		return;
+	host = query_get(&q, "host");
+	state = query_get(&q, "state");
+	if (state != NULL && strcmp(state, "up") != 0 &&
+	    strcmp(state, "down") != 0 && strcmp(state, "unknown") != 0) {
+		http_send_error(req, 400, "state: '%s' is not one of up, down, "
+		    "unknown", state);
+		query_free(&q);
+		return;
+	}
+	n = store_instances(m->store, &v);
+	items = json_array();
+	for (i = 0; i < n; i++) {
+		if (host != NULL && strcmp(v[i]->host->name, host) != 0)
+			continue;
+		if (state != NULL && strcmp(instance_state(v[i], now), state) != 0)
+			continue;
+		json_array_append_new(items, instance_json(m, v[i], 0));
+	}
+	free(v);
+	http_send_json(req, 200, json_pack("{s:o}", "items", items));
+	query_free(&q);
+}
+
+void
+api_instance(struct monitor *m, struct evhttp_request *req, const char *name,
+    const char *sub)
+{
+	struct instance	*in = store_instance(m->store, name);
+	struct query	 q;
+
+	if (in == NULL) {
+		http_send_error(req, 404, "no such instance: %s", name);
+		return;
+	}
+	if (strcmp(sub, "series") == 0) {
+		series_reply(req, SK_INSTANCE, in->series);
+		return;
+	}
+	if (*sub != '\0') {
+		http_send_error(req, 404, "no such path: %s", sub);
+		return;
+	}
+	if (query_parse(req, no_params, &q) == -1)
+		return;
+	http_send_json(req, 200, instance_json(m, in, 1));
+	query_free(&q);
+}

@@ -1,0 +1,321 @@
+/*
+ * prom.c: /metrics in the Prometheus text exposition format (0.0.4).
+ *
+ * Redis metrics use oliver006/redis_exporter's names and the labels
+ * instance (the instance name) and host; the scrape config needs
+ * honor_labels: true so that Prometheus keeps our instance label.  A down
+ * instance exports redis_up 0 and nothing stale.  Families are written
+ * whole, each with its HELP and TYPE, as promtool requires.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "monitor.h"
+#include "util.h"
+
+void
+prom_label_value(struct evbuffer *b, const char *s)
+{
+	const char *p;
+
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '\\')
+			evbuffer_add(b, "\\\\", 2);
+		else if (*p == '"')
+			evbuffer_add(b, "\\\"", 2);
+		else if (*p == '\n')
+			evbuffer_add(b, "\\n", 2);
+		else
+			evbuffer_add(b, p, 1);
+	}
+}
+
+void
+prom_value(struct evbuffer *b, double v)
+{
+	if (isnan(v))
+		evbuffer_add(b, "NaN", 3);
+	else if (isinf(v))
+		evbuffer_add_printf(b, "%s", v > 0 ? "+Inf" : "-Inf");
+	else if (v == floor(v) && fabs(v) < 1e15)
+		evbuffer_add_printf(b, "%.0f", v);
+	else
+		evbuffer_add_printf(b, "%.17g", v);
+}
+
+/*
+ * Formats label pairs ("k1", "v1", "k2", "v2", ..., NULL) into out as
+ * k1="v1",k2="v2", with the values escaped.
+ */
+static void
+labels(char *out, size_t outlen, ...)
+{
+	struct evbuffer	*e = evbuffer_new();
+	const char	*k, *v;
+	size_t		 len;
+	va_list		 ap;
+	int		 first = 1;
+
+	va_start(ap, outlen);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		v = va_arg(ap, const char *);
+		evbuffer_add_printf(e, "%s%s=\"", first ? "" : ",", k);
+		prom_label_value(e, v);
+		evbuffer_add(e, "\"", 1);
+		first = 0;
+	}
+	va_end(ap);
+	len = MINIMUM(evbuffer_get_length(e), outlen - 1);
+	evbuffer_remove(e, out, len);
+	out[len] = '\0';
+	evbuffer_free(e);
+}
+
+static void
+family(struct evbuffer *b, const char *name, const char *type, const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
+}
+
+/* name{instance="..",host=".."[,extra]} value */
+static void
+sample(struct evbuffer *b, const char *name, const struct instance *in,
+    const char *extra, double v)
+{
+	evbuffer_add_printf(b, "%s{instance=\"", name);
+	prom_label_value(b, in->name);
+	evbuffer_add(b, "\",host=\"", 8);
+	prom_label_value(b, in->host->name);
+	evbuffer_add(b, "\"", 1);
+	if (extra != NULL)
+		evbuffer_add_printf(b, ",%s", extra);
+	evbuffer_add(b, "} ", 2);
+	prom_value(b, v);
+	evbuffer_add(b, "\n", 1);
+}
+
+static void
+host_sample(struct evbuffer *b, const char *name, const struct host *h,
+    double v)
+{
+	evbuffer_add_printf(b, "%s{host=\"", name);
+	prom_label_value(b, h->name);
+	evbuffer_add(b, "\"} ", 3);
+	prom_value(b, v);
+	evbuffer_add(b, "\n", 1);
+}
+
+static void
+replica_labels(const struct info_replica *r, char *out, size_t len)
+{
+	char		 ip[64];
+	const char	*colon = strrchr(r->addr, ':');
+	size_t		 iplen = colon ? (size_t)(colon - r->addr) : 0;
+
+	iplen = MINIMUM(iplen, sizeof(ip) - 1);
+	memcpy(ip, r->addr, iplen);
+	ip[iplen] = '\0';
+	labels(out, len, "slave_ip", ip, "slave_port", colon ? colon + 1 : "",
+	    "slave_state", r->state, (char *)NULL);
+}
+
+static double db_keys(const struct info_db *d) { return (double)d->keys; }
+static double db_expires(const struct info_db *d) { return (double)d->expires; }
+static double db_ttl(const struct info_db *d) { return d->avg_ttl_ms / 1e3; }
+static double rep_offset(const struct info_replica *r) { return (double)r->offset; }
+static double rep_lag(const struct info_replica *r) { return r->lag; }
+
+/* Families with one sample per database, and per connected replica. */
+static const struct {
+	const char	*name;
+	const char	*help;
+	double		(*value)(const struct info_db *);
+} db_families[] = {
+	{ "redis_db_keys", "Keys in the database", db_keys },
+	{ "redis_db_keys_expiring", "Keys with an expiry in the database",
+	  db_expires },
+	{ "redis_db_avg_ttl_seconds", "Average TTL of the keys with an expiry",
+	  db_ttl },
+};
+static const struct {
+	const char	*name;
+	const char	*help;
+	double		(*value)(const struct info_replica *);
+} replica_families[] = {
+	{ "redis_connected_slave_offset_bytes", "Replication offset of each "
+	  "connected replica", rep_offset },
+	{ "redis_connected_slave_lag_seconds", "Seconds since each connected "
+	  "replica last acknowledged", rep_lag },
+};
+
+static void
+render_instances(struct monitor *m, struct evbuffer *b)
+{
+	struct instance		**v;
+	size_t			  n, i;
+	int			  k, j, any;
+	int64_t			  now = wall_ms();
+	char			  extra[512];
+
+	n = store_instances(m->store, &v);
+	family(b, "redis_up", "gauge", "1 when the agent's last sample of the "
+	    "instance succeeded");
+	for (i = 0; i < n; i++)
+		sample(b, "redis_up", v[i], NULL,
+		    v[i]->up && instance_fresh(v[i], now));
+	for (k = 0; k < RM_COUNT; k++) {
+		const struct metric_def *d = &redis_metric_defs[k];
+
+		for (i = 0, any = 0; i < n; i++) {
+			if (!v[i]->up || !instance_fresh(v[i], now) ||
+			    isnan(v[i]->values[k]))
+				continue;
+			if (!any++)
+				family(b, d->prom, d->type == MT_C ? "counter" :
+				    "gauge", d->help);
+			sample(b, d->prom, v[i], NULL, v[i]->values[k]);
+		}
+	}
+	family(b, "redis_instance_info", "gauge", "Information about the "
+	    "instance; always 1");
+	for (i = 0; i < n; i++) {
+		if (!v[i]->up || !instance_fresh(v[i], now))
+			continue;
+		labels(extra, sizeof(extra), "role", v[i]->role,
+		    "redis_version", v[i]->version, "redis_mode", v[i]->mode,
+		    "run_id", v[i]->run_id, "maxmemory_policy", v[i]->policy,
+		    (char *)NULL);
+		sample(b, "redis_instance_info", v[i], extra, 1);
+	}
+	for (k = 0; k < (int)nitems(db_families); k++) {
+		family(b, db_families[k].name, "gauge", db_families[k].help);
+		for (i = 0; i < n; i++)
+			for (j = 0; v[i]->up && instance_fresh(v[i], now) &&
+			    j < v[i]->ndbs; j++) {
+				snprintf(extra, sizeof(extra), "db=\"db%u\"",
+				    v[i]->dbs[j].db);
+				sample(b, db_families[k].name, v[i], extra,
+				    db_families[k].value(&v[i]->dbs[j]));
+			}
+	}
+	for (k = 0; k < (int)nitems(replica_families); k++) {
+		family(b, replica_families[k].name, "gauge",
+		    replica_families[k].help);
+		for (i = 0; i < n; i++)
+			for (j = 0; v[i]->up && instance_fresh(v[i], now) &&
+			    j < v[i]->nreplicas; j++) {
+				replica_labels(&v[i]->replicas[j], extra,
+				    sizeof(extra));
+				sample(b, replica_families[k].name, v[i], extra,
+				    replica_families[k].value(&v[i]->replicas[j]));
+			}
+	}
+	family(b, "ccnode_sample_duration_seconds", "gauge", "Round trip of the "
+	    "agent's last INFO to the instance");
+	for (i = 0; i < n; i++)
+		if (v[i]->up && instance_fresh(v[i], now))
+			sample(b, "ccnode_sample_duration_seconds", v[i], NULL,
+			    v[i]->rtt_us / 1e6);
+	free(v);
+}
+
+static void
+render_hosts(struct monitor *m, struct evbuffer *b)
+{
+	struct host	**v;
+	size_t		  n, i;
+	int		  k, any;
+
+	n = store_hosts(m->store, &v);
+	for (k = 0; k < HM_COUNT; k++) {
+		const struct metric_def *d = &host_metric_defs[k];
+
+		for (i = 0, any = 0; i < n; i++) {
+			if (isnan(v[i]->values[k]))
+				continue;
+			if (!any++)
+				family(b, d->prom, d->type == MT_C ? "counter" :
+				    "gauge", d->help);
+			host_sample(b, d->prom, v[i], v[i]->values[k]);
+		}
+	}
+#define HOST_FAMILY(name, type, help, expr) do {			\
+	family(b, name, type, help);					\
+	for (i = 0; i < n; i++)						\
+		host_sample(b, name, v[i], (double)(expr));		\
+} while (0)
+	HOST_FAMILY("ccnode_agent_connected", "gauge",
+	    "1 while the agent's report link is up", v[i]->conn != NULL);
+	HOST_FAMILY("ccnode_agent_last_report_timestamp_seconds", "gauge",
+	    "When the monitor last received a report", v[i]->last_report_ms / 1e3);
+	HOST_FAMILY("ccnode_agent_spool_reports", "gauge",
+	    "Reports the agent holds that the monitor has not made durable",
+	    v[i]->spool_reports);
+	HOST_FAMILY("ccnode_agent_spool_bytes", "gauge",
+	    "Bytes of those reports", v[i]->spool_bytes);
+	HOST_FAMILY("ccnode_agent_dropped_reports_total", "counter",
+	    "Reports the agent dropped because its spool was full",
+	    v[i]->dropped);
+	HOST_FAMILY("ccnode_agent_reports_total", "counter",
+	    "Reports stored from the agent", v[i]->reports);
+	HOST_FAMILY("ccnode_agent_duplicate_reports_total", "counter",
+	    "Reports received again and dropped by sequence number",
+	    v[i]->duplicates);
+	HOST_FAMILY("ccnode_agent_missing_reports_total", "counter",
+	    "Sequence numbers never received", v[i]->missing);
+#undef HOST_FAMILY
+	free(v);
+}
+
+static void
+render_self(struct monitor *m, struct evbuffer *b)
+{
+#define SELF(name, type, help, value) do {				\
+	family(b, name, type, help);					\
+	evbuffer_add_printf(b, "%s ", name);				\
+	prom_value(b, (double)(value));					\
+	evbuffer_add(b, "\n", 1);					\
+} while (0)
+	SELF("ccnode_monitor_agents_connected", "gauge",
+	    "Agents with a report link up", ingest_connected(m->ingest));
+	SELF("ccnode_monitor_hosts", "gauge", "Hosts known",
+	    store_nhosts(m->store));
+	SELF("ccnode_monitor_instances", "gauge", "Instances known",
+	    store_ninstances(m->store));
+	SELF("ccnode_monitor_reports_total", "counter", "Reports received",
+	    m->stats.reports);
+	SELF("ccnode_monitor_samples_total", "counter",
+	    "Instance samples ingested", m->stats.samples);
+	SELF("ccnode_monitor_samples_out_of_order_total", "counter",
+	    "Instance samples older than the newest stored", m->stats.out_of_order);
+	SELF("ccnode_monitor_instance_conflicts_total", "counter",
+	    "Samples refused because another host owns the name",
+	    m->stats.conflicts);
+	SELF("ccnode_monitor_refused_connections_total", "counter",
+	    "Connections refused before or during authentication", m->wc.refused);
+	SELF("ccnode_monitor_saves_total", "counter", "History saves",
+	    m->stats.saves);
+	SELF("ccnode_monitor_save_failures_total", "counter",
+	    "History saves that failed", m->stats.save_failures);
+	SELF("ccnode_monitor_last_save_timestamp_seconds", "gauge",
+	    "When the history was last saved", m->stats.last_save_ms / 1e3);
+	SELF("ccnode_monitor_last_save_duration_seconds", "gauge",
+	    "How long the last save took", m->stats.last_save_duration_ms / 1e3);
+#undef SELF
+}
+
+void
+prom_render(struct monitor *m, struct evbuffer *b)
+{
+	render_instances(m, b);
+	render_hosts(m, b);
+	render_self(m, b);
+}
