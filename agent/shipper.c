@@ -18,7 +18,7 @@
 #include "util.h"
 
 #define BACKOFF_MIN_MS	500
-#define BACKOFF_MAX_MS	30000
+#define BACKOFF_MAX_MS	10000
 #define SEND_WINDOW	(1024 * 1024)	/* bytes queued on the socket */
 #define KEEPALIVE_MS	30000
 

@@ -389,16 +389,15 @@ line(struct reader *r, const char *file, int lineno, int argc, char **argv,
 	return 0;
 }
 
+/* Reads the lines of text, named path in messages. */
 static int
-read_file(struct reader *r, const char *path, char **cause)
+read_text(struct reader *r, const char *path, char *buf, char **cause)
 {
-	char		*buf, *p, *nl;
+	char		*p, *nl;
 	char		**argv;
 	const char	*scause;
 	int		 argc, lineno = 0, rv = 0;
 
-	if ((buf = read_small_file(path, CONF_MAX_FILE, 0, NULL, cause)) == NULL)
-		return -1;
 	for (p = buf; *p != '\0' && rv == 0; p = nl) {
 		lineno++;
 		if ((nl = strchr(p, '\n')) != NULL)
@@ -422,6 +421,25 @@ read_file(struct reader *r, const char *path, char **cause)
 		rv = line(r, path, lineno, argc, argv, cause);
 		conf_free_args(argc, argv);
 	}
+	return rv;
+}
+
+static int
+read_file(struct reader *r, const char *path, char **cause)
+{
+	char	*buf;
+	size_t	 len;
+	int	 rv;
+
+	if ((buf = read_small_file(path, CONF_MAX_FILE, 0, &len,
+	    cause)) == NULL)
+		return -1;
+	if (strlen(buf) != len) {
+		xasprintf(cause, "%s: holds a NUL byte", path);
+		free(buf);
+		return -1;
+	}
+	rv = read_text(r, path, buf, cause);
 	free(buf);
 	return rv;
 }
@@ -456,9 +474,9 @@ read_overrides(struct reader *r, int argc, char **argv, char **cause)
 	return 0;
 }
 
-int
-conf_load(const struct conf_def *defs, size_t ndefs, void *conf,
-    const char *file, int argc, char **argv, char **cause)
+static int
+load(const struct conf_def *defs, size_t ndefs, void *conf, const char *file,
+    const char *text, int argc, char **argv, char **cause)
 {
 	struct conf_head	*head = conf;
 	struct reader		 r;
@@ -492,11 +510,32 @@ conf_load(const struct conf_def *defs, size_t ndefs, void *conf,
 	}
 	r.defaults = 0;
 
-	if (file != NULL && read_file(&r, file, cause) == -1)
+	if (text != NULL) {
+		char *copy = xstrdup(text);
+		int rv = read_text(&r, file, copy, cause);
+
+		free(copy);
+		if (rv == -1)
+			return -1;
+	} else if (file != NULL && read_file(&r, file, cause) == -1)
 		return -1;
 	if (argc > 0 && read_overrides(&r, argc, argv, cause) == -1)
 		return -1;
 	return 0;
+}
+
+int
+conf_load(const struct conf_def *defs, size_t ndefs, void *conf,
+    const char *file, int argc, char **argv, char **cause)
+{
+	return load(defs, ndefs, conf, file, NULL, argc, argv, cause);
+}
+
+int
+conf_load_mem(const struct conf_def *defs, size_t ndefs, void *conf,
+    const char *name, const char *text, char **cause)
+{
+	return load(defs, ndefs, conf, name, text, 0, NULL, cause);
 }
 
 static void

@@ -68,6 +68,9 @@ struct conf_head {
  */
 int	conf_load(const struct conf_def *, size_t ndefs, void *conf,
 	    const char *file, int argc, char **argv, char **cause);
+/* The same over text in memory, named name in messages (tests, fuzzing). */
+int	conf_load_mem(const struct conf_def *, size_t ndefs, void *conf,
+	    const char *name, const char *text, char **cause);
 /* Frees what conf_load allocated, including custom fields. */
 void	conf_free(void *conf);
 /* "FILE:LINE" where a directive was last set, or "default". */

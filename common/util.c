@@ -241,6 +241,63 @@ parse_ip(const char *ip, uint16_t port, struct sockaddr_storage *ss,
 	return -1;
 }
 
+/*
+ * Unix seconds (with an optional fraction) or RFC 3339
+ * (2026-11-25T20:36:33Z, 2026-11-25T20:36:33.5+08:00).  0 or -1.
+ */
+int
+parse_time_ms(const char *s, int64_t *ms)
+{
+	struct tm	tm;
+	int		n = 0, oh, om;
+	double		frac = 0, secs;
+	char		sign;
+	const char	*p;
+	time_t		t;
+
+	if (parse_double(s, &secs) == 0) {
+		if (secs < 0 || secs > 32503680000.0)	/* year 3000 */
+			return -1;
+		*ms = (int64_t)(secs * 1000);
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year,
+	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	    &n) != 6 || n == 0)
+		return -1;
+	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60 || tm.tm_year < 1970)
+		return -1;
+	p = s + n;
+	if (*p == '.') {
+		char *end;
+
+		frac = strtod(p, &end);
+		if (end == p + 1)
+			return -1;
+		p = end;
+	}
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') &&
+	    sscanf(p, "%c%2d:%2d", &sign, &oh, &om) == 3 && strlen(p) == 6 &&
+	    oh < 24 && om < 60) {
+		t -= (sign == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+		p += 6;
+	} else
+		return -1;
+	if (*p != '\0')
+		return -1;
+	*ms = (int64_t)t * 1000 + (int64_t)(frac * 1000);
+	return 0;
+}
+
 int
 parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *slen,
     const char **cause)
@@ -319,7 +376,7 @@ read_small_file(const char *path, size_t max, int trim, size_t *lenp,
     char **cause)
 {
 	char	*buf;
-	size_t	 len = 0;
+	size_t	 len = 0, cap;
 	ssize_t	 n;
 	int	 fd;
 
@@ -327,9 +384,20 @@ read_small_file(const char *path, size_t max, int trim, size_t *lenp,
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	buf = xmalloc(max + 1);
+	/* Grow as the bytes arrive; max bounds the file, not the first guess. */
+	cap = MINIMUM(max, 65536) + 1;
+	buf = xmalloc(cap);
 	for (;;) {
-		n = read(fd, buf + len, max + 1 - len);
+		if (len == cap - 1) {
+			if (len > max) {
+				xasprintf(cause, "%s: larger than %zu bytes",
+				    path, max);
+				goto fail;
+			}
+			cap = MINIMUM(max + 1, (cap - 1) * 2) + 1;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		n = read(fd, buf + len, cap - 1 - len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -339,10 +407,10 @@ read_small_file(const char *path, size_t max, int trim, size_t *lenp,
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		if (len > max) {
-			xasprintf(cause, "%s: larger than %zu bytes", path, max);
-			goto fail;
-		}
+	}
+	if (len > max) {
+		xasprintf(cause, "%s: larger than %zu bytes", path, max);
+		goto fail;
 	}
 	close(fd);
 	if (trim) {

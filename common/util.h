@@ -35,6 +35,11 @@ int	parse_size(const char *, uint64_t *);
 /* A decimal integer with no sign games or trailing junk. */
 int	parse_ll(const char *, long long *);
 int	parse_double(const char *, double *);
+/*
+ * Unix seconds (with an optional fraction) or RFC 3339
+ * (2026-11-25T20:36:33Z, 2026-11-25T20:36:33.5+08:00) into Unix ms.
+ */
+int	parse_time_ms(const char *, int64_t *);
 
 /*
  * "IP:PORT" or "[IPv6]:PORT" with an IP literal, never a name: name lookups

@@ -90,63 +90,6 @@ query_free(struct query *q)
 	evhttp_clear_headers(&q->kv);
 }
 
-/*
- * Unix seconds (with an optional fraction) or RFC 3339
- * (2026-11-25T20:36:33Z, 2026-11-25T20:36:33.5+08:00).  0 or -1.
- */
-static int
-parse_time(const char *s, int64_t *ms)
-{
-	struct tm	tm;
-	int		n = 0, oh, om;
-	double		frac = 0, secs;
-	char		sign;
-	const char	*p;
-	time_t		t;
-
-	if (parse_double(s, &secs) == 0) {
-		if (secs < 0 || secs > 32503680000.0)	/* year 3000 */
-			return -1;
-		*ms = (int64_t)(secs * 1000);
-		return 0;
-	}
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year,
-	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
-	    &n) != 6 || n == 0)
-		return -1;
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-	    tm.tm_sec > 60 || tm.tm_year < 1970)
-		return -1;
-	p = s + n;
-	if (*p == '.') {
-		char *end;
-
-		frac = strtod(p, &end);
-		if (end == p + 1)
-			return -1;
-		p = end;
-	}
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	if ((t = timegm(&tm)) == (time_t)-1)
-		return -1;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if ((*p == '+' || *p == '-') &&
-	    sscanf(p, "%c%2d:%2d", &sign, &oh, &om) == 3 && strlen(p) == 6 &&
-	    oh < 24 && om < 60) {
-		t -= (sign == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-		p += 6;
-	} else
-		return -1;
-	if (*p != '\0')
-		return -1;
-	*ms = (int64_t)t * 1000 + (int64_t)(frac * 1000);
-	return 0;
-}
-
 /* ---- objects ------------------------------------------------------------- */
 
 static json_t *
@@ -329,13 +272,13 @@ series_reply(struct evhttp_request *req, enum series_kind kind,
 		goto out;
 	}
 	to = now;
-	if ((v = query_get(&q, "to")) != NULL && parse_time(v, &to) == -1) {
+	if ((v = query_get(&q, "to")) != NULL && parse_time_ms(v, &to) == -1) {
 		http_send_error(req, 400, "to: '%s' is neither Unix seconds nor "
 		    "RFC 3339", v);
 		goto out;
 	}
 	from = to - 3600 * 1000;
-	if ((v = query_get(&q, "from")) != NULL && parse_time(v, &from) == -1) {
+	if ((v = query_get(&q, "from")) != NULL && parse_time_ms(v, &from) == -1) {
 		http_send_error(req, 400, "from: '%s' is neither Unix seconds "
 		    "nor RFC 3339", v);
 		goto out;
