@@ -150,11 +150,15 @@ same_watch(const struct inst *in, const struct watch *w)
 	    strcmp(in->passfile, w->passfile) == 0));
 }
 
-/* Fills the InstanceSample of one instance.  Strings point into in. */
+/*
+ * Fills the InstanceSample of one instance.  Strings point into in; the
+ * database and replica records are taken from *dbs and *reps, which
+ * advance.
+ */
 static void
 fill_sample(struct inst *in, Ccnode__InstanceSample *is,
-    Ccnode__KeyspaceDb *dbs, Ccnode__KeyspaceDb **dbp, Ccnode__Replica *reps,
-    Ccnode__Replica **repp, char *master, size_t masterlen)
+    Ccnode__KeyspaceDb **dbs, Ccnode__KeyspaceDb ***dbp, Ccnode__Replica **reps,
+    Ccnode__Replica ***repp, char *master, size_t masterlen)
 {
 	int i;
 
@@ -179,26 +183,30 @@ fill_sample(struct inst *in, Ccnode__InstanceSample *is,
 		    in->info.master_port);
 		is->master_addr = master;
 	}
-	for (i = 0; i < in->info.ndbs; i++) {
-		ccnode__keyspace_db__init(&dbs[i]);
-		dbs[i].db = in->info.dbs[i].db;
-		dbs[i].keys = in->info.dbs[i].keys;
-		dbs[i].expires = in->info.dbs[i].expires;
-		dbs[i].avg_ttl_ms = in->info.dbs[i].avg_ttl_ms;
-		dbp[i] = &dbs[i];
-	}
 	is->n_dbs = (size_t)in->info.ndbs;
-	is->dbs = dbp;
-	for (i = 0; i < in->info.nreplicas; i++) {
-		ccnode__replica__init(&reps[i]);
-		reps[i].addr = in->info.replicas[i].addr;
-		reps[i].state = in->info.replicas[i].state;
-		reps[i].offset = in->info.replicas[i].offset;
-		reps[i].lag = in->info.replicas[i].lag;
-		repp[i] = &reps[i];
+	is->dbs = *dbp;
+	for (i = 0; i < in->info.ndbs; i++) {
+		Ccnode__KeyspaceDb *d = (*dbs)++;
+
+		ccnode__keyspace_db__init(d);
+		d->db = in->info.dbs[i].db;
+		d->keys = in->info.dbs[i].keys;
+		d->expires = in->info.dbs[i].expires;
+		d->avg_ttl_ms = in->info.dbs[i].avg_ttl_ms;
+		*(*dbp)++ = d;
 	}
 	is->n_replicas = (size_t)in->info.nreplicas;
-	is->replicas = repp;
+	is->replicas = *repp;
+	for (i = 0; i < in->info.nreplicas; i++) {
+		Ccnode__Replica *r = (*reps)++;
+
+		ccnode__replica__init(r);
+		r->addr = in->info.replicas[i].addr;
+		r->state = in->info.replicas[i].state;
+		r->offset = in->info.replicas[i].offset;
+		r->lag = in->info.replicas[i].lag;
+		*(*repp)++ = r;
+	}
 }
 
 /* The round is complete: one Report into the spool. */
@@ -211,25 +219,30 @@ round_finish(struct sampler *s)
 	Ccnode__AgentStatus	 st = CCNODE__AGENT_STATUS__INIT;
 	Ccnode__HostSample	 hs = CCNODE__HOST_SAMPLE__INIT;
 	Ccnode__InstanceSample	*samples, **sp;
-	Ccnode__KeyspaceDb	*dbs, **dbp;
-	Ccnode__Replica		*reps, **repp;
+	Ccnode__KeyspaceDb	*dbs, **dbp, *dcur, **dpcur;
+	Ccnode__Replica		*reps, **repp, *rcur, **rpcur;
 	char			(*masters)[64];
 	struct inst		*in;
 	uint8_t			*buf;
 	size_t			 len, n = (size_t)s->ninsts, i = 0;
+	size_t			 ndbs = 0, nreps = 0;
 
 	s->round_open = 0;
+	for (in = s->insts; in != NULL; in = in->next)
+		if (in->up) {
+			ndbs += (size_t)in->info.ndbs;
+			nreps += (size_t)in->info.nreplicas;
+		}
 	samples = xcalloc(n, sizeof(*samples));
 	sp = xcalloc(n, sizeof(*sp));
-	dbs = xcalloc(n * INFO_MAX_DBS, sizeof(*dbs));
-	dbp = xcalloc(n * INFO_MAX_DBS, sizeof(*dbp));
-	reps = xcalloc(n * INFO_MAX_REPLICAS, sizeof(*reps));
-	repp = xcalloc(n * INFO_MAX_REPLICAS, sizeof(*repp));
+	dcur = dbs = xcalloc(ndbs, sizeof(*dbs));
+	dpcur = dbp = xcalloc(ndbs, sizeof(*dbp));
+	rcur = reps = xcalloc(nreps, sizeof(*reps));
+	rpcur = repp = xcalloc(nreps, sizeof(*repp));
 	masters = xcalloc(n, sizeof(*masters));
 	for (in = s->insts; in != NULL; in = in->next, i++) {
-		fill_sample(in, &samples[i], dbs + i * INFO_MAX_DBS,
-		    dbp + i * INFO_MAX_DBS, reps + i * INFO_MAX_REPLICAS,
-		    repp + i * INFO_MAX_REPLICAS, masters[i], sizeof(masters[i]));
+		fill_sample(in, &samples[i], &dcur, &dpcur, &rcur, &rpcur,
+		    masters[i], sizeof(masters[i]));
 		sp[i] = &samples[i];
 	}
 

@@ -244,13 +244,14 @@ series_add(struct series *s, int idx, int64_t t_ms, double raw)
 {
 	struct track	*t;
 	double		 v = raw;
+	int64_t		 b0;
 	int		 l;
 
 	if (idx < 0 || idx >= s->n || !isfinite(raw))
 		return 0;
 	t = &s->t[idx];
-	if (t->used && floor_div(t_ms, series_levels[0].step_s * 1000) <
-	    t->acc[0].bucket)
+	b0 = floor_div(t_ms, (int64_t)series_levels[0].step_s * 1000);
+	if (t->used && b0 < t->acc[0].bucket)
 		return -1;
 	if (specs[s->kind][idx].rate) {
 		double	prev = t->prev_raw;
@@ -262,9 +263,20 @@ series_add(struct series *s, int idx, int64_t t_ms, double raw)
 			return 0;
 		v = (raw - prev) * 1000.0 / (double)dt;
 	}
+	/*
+	 * Every step is a multiple of the one below, so a sample in the open
+	 * 5 s bucket is in the open bucket of every level: no division.
+	 */
+	if (t->used && b0 == t->acc[0].bucket) {
+		for (l = 0; l < SERIES_LEVELS; l++) {
+			t->acc[l].sum += v;
+			t->acc[l].n++;
+		}
+		return 0;
+	}
 	for (l = 0; l < SERIES_LEVELS; l++) {
 		struct acc	*a = &t->acc[l];
-		int64_t		 b = floor_div(t_ms,
+		int64_t		 b = l == 0 ? b0 : floor_div(t_ms,
 				    (int64_t)series_levels[l].step_s * 1000);
 
 		if (t->used && a->n > 0 && b == a->bucket) {
