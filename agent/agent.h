@@ -62,7 +62,6 @@ struct agent_conf {
 	char			*tls_ca_cert_file;
 	char			*state_dir;
 	char			*spool_dir;
-	char			*log_dir;
 	uint64_t		 sample_interval;	/* ms */
 	uint64_t		 sample_timeout;	/* ms */
 	char			*instance_bind;

@@ -163,12 +163,11 @@ const struct conf_def agent_conf_defs[] = {
 	  NULL, NULL, NULL, "FILE", "CA (PEM) that peers' certificates must "
 	  "chain to: mutual TLS." },
 	{ "state-dir", CONF_STRING, 0, F(state_dir), "/var/lib/ccagent", 0, 0,
-	  NULL, NULL, NULL, "DIR", "Desired state and per-instance state." },
+	  NULL, NULL, NULL, "DIR", "The agent's state; holds the lock that "
+	  "keeps a second agent off the same state." },
 	{ "spool-dir", CONF_STRING, 0, F(spool_dir), "/var/lib/ccagent/spool",
 	  0, 0, NULL, NULL, NULL, "DIR", "Reports not yet durable at the "
 	  "monitor." },
-	{ "log-dir", CONF_STRING, 0, F(log_dir), "/var/log/ccagent", 0, 0,
-	  NULL, NULL, NULL, "DIR", "Logs of supervised processes." },
 	{ "sample-interval", CONF_DURATION, CONF_RELOAD, F(sample_interval),
 	  "5s", MS(100), MS(3600000), NULL, NULL, NULL, "DURATION",
 	  "How often the host and every instance are sampled." },

@@ -3,7 +3,10 @@
  */
 #include "config.h"
 
+#include <sys/file.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +69,33 @@ sync_cb(evutil_socket_t fd, short ev, void *arg)
 	struct agent *a = arg;
 
 	spool_sync(a->spool);
+}
+
+/*
+ * Takes state-dir/ccagent.lock, so that two agents never share one state
+ * and one spool.  The lock holds until the process exits.
+ */
+static void
+lock_state(const char *dir)
+{
+	char	*path, pid[32], *cause = NULL;
+	int	 fd;
+
+	if (mkdir_p(dir, 0700) == -1)
+		fatal("state-dir %s: %s", dir, strerror(errno));
+	xasprintf(&path, "%s/ccagent.lock", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		fatal("%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		char *other = read_small_file(path, 64, 1, NULL, &cause);
+
+		fatal("another ccagent (pid %s) runs with state-dir %s",
+		    other ? other : "?", dir);
+	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || write(fd, pid, strlen(pid)) == -1)
+		log_warnx("%s: %s", path, strerror(errno));
+	free(path);
 }
 
 /* The secret and TLS contexts of both ports. */
@@ -143,6 +173,7 @@ main(int argc, char **argv)
 	} else
 		a->advertise_ip = xstrdup(a->conf->instance_bind);
 	a->started_ms = wall_ms();
+	lock_state(a->conf->state_dir);
 	setup_wire(a);
 
 	if ((a->spool = spool_open(a->conf->spool_dir, a->conf->spool_max_size,
