@@ -169,7 +169,7 @@ instance_json(struct monitor *m, const struct instance *in, int full)
 	json_t		*o, *s, *vals, *a;
 	const char	*colon = strrchr(in->addr, ':');
 	double		 keys = 0;
-	int		 i;
+	int		 i, live;
 	int64_t		 now = wall_ms();
 
 	for (i = 0; i < in->ndbs; i++)
@@ -188,14 +188,16 @@ instance_json(struct monitor *m, const struct instance *in, int full)
 	    instance_fresh(in, now)));
 	json_object_set_new(o, "runid", json_str(in->run_id));
 	json_object_set_new(o, "redis_version", json_str(in->version));
-	json_object_set_new(o, "keys", in->up ? json_num(keys) : json_null());
-	json_object_set_new(o, "qps", json_metric(in->up ?
+	/* Current figures only: a down or unreported instance has none. */
+	live = in->up && instance_fresh(in, now);
+	json_object_set_new(o, "keys", live ? json_num(keys) : json_null());
+	json_object_set_new(o, "qps", json_metric(live ?
 	    in->values[RM_OPS] : NAN));
-	json_object_set_new(o, "storage", json_metric(in->up ?
+	json_object_set_new(o, "storage", json_metric(live ?
 	    in->values[RM_MEM_USED] : NAN));
-	json_object_set_new(o, "maxmemory", json_metric(in->up ?
+	json_object_set_new(o, "maxmemory", json_metric(live ?
 	    in->values[RM_MEM_MAX] : NAN));
-	json_object_set_new(o, "clients", json_metric(in->up ?
+	json_object_set_new(o, "clients", json_metric(live ?
 	    in->values[RM_CLIENTS] : NAN));
 	s = json_object();
 	json_object_set_new(s, "time", json_time_ms(in->sample_ms));
@@ -339,6 +341,7 @@ api_status(struct monitor *m, struct evhttp_request *req)
 		return;
 	o = json_object();
 	json_object_set_new(o, "version", json_string(PACKAGE_VERSION));
+	json_object_set_new(o, "time", json_time_ms(wall_ms()));
 	json_object_set_new(o, "started", json_time_ms(m->started_ms));
 	json_object_set_new(o, "uptime_s",
 	    json_integer((wall_ms() - m->started_ms) / 1000));
