@@ -21,6 +21,7 @@
 #define BACKOFF_MAX_MS	10000
 #define SEND_WINDOW	(1024 * 1024)	/* bytes queued on the socket */
 #define KEEPALIVE_MS	30000
+#define ACK_TIMEOUT_MS	30000	/* a monitor silent this long is dropped */
 
 struct shipper {
 	struct agent	*a;
@@ -33,6 +34,10 @@ struct shipper {
 	uint64_t	 cursor;	/* next spool ord to send */
 	uint64_t	 last_send;	/* mono ms */
 	uint64_t	 failures;	/* connect failures in a row */
+	uint64_t	 sent_epoch;	/* the last report sent on this link */
+	uint64_t	 sent_seq;
+	int		 waiting;	/* for the ack of that report */
+	uint64_t	 last_progress;	/* mono ms: last ack, or first unacked send */
 };
 
 static void	shipper_connect(struct shipper *);
@@ -49,6 +54,12 @@ pump(struct shipper *sh)
 			return;		/* closed; closed_cb ran */
 		sh->cursor = e->ord + 1;
 		sh->last_send = mono_ms();
+		sh->sent_epoch = e->epoch;
+		sh->sent_seq = e->seq;
+		if (!sh->waiting) {
+			sh->waiting = 1;
+			sh->last_progress = sh->last_send;
+		}
 	}
 }
 
@@ -62,6 +73,7 @@ shipper_up_cb(struct wconn *c, const Ccnode__Envelope *env, void *arg)
 	sh->backoff_ms = 0;
 	sh->failures = 0;
 	sh->cursor = 0;
+	sh->waiting = 0;
 	log_info("report link up monitor=%s durable_seq=%llu pending=%llu",
 	    sh->a->conf->monitors.v[sh->idx].text,
 	    (unsigned long long)w->durable_seq,
@@ -78,6 +90,10 @@ shipper_msg_cb(struct wconn *c, const Ccnode__Envelope *env, void *arg)
 
 	switch (env->body_case) {
 	case CCNODE__ENVELOPE__BODY_ACK:
+		sh->last_progress = mono_ms();
+		if (env->ack->epoch == sh->sent_epoch &&
+		    env->ack->seq >= sh->sent_seq)
+			sh->waiting = 0;
 		spool_ack(sh->a->spool, env->ack->epoch, env->ack->durable_seq);
 		break;
 	case CCNODE__ENVELOPE__BODY_ERROR:
@@ -153,7 +169,17 @@ shipper_keepalive_cb(evutil_socket_t fd, short ev, void *arg)
 	Ccnode__Envelope	 env = CCNODE__ENVELOPE__INIT;
 	Ccnode__Keepalive	 ka = CCNODE__KEEPALIVE__INIT;
 
-	if (sh->c == NULL || !sh->up || mono_ms() - sh->last_send < KEEPALIVE_MS)
+	if (sh->c == NULL || !sh->up)
+		return;
+	/*
+	 * A monitor whose host vanished sends no FIN: without this the link
+	 * would look up for hours, and the next address would never be tried.
+	 */
+	if (sh->waiting && mono_ms() - sh->last_progress > ACK_TIMEOUT_MS) {
+		wconn_close(sh->c, "no acknowledgement for 30 s");
+		return;
+	}
+	if (mono_ms() - sh->last_send < KEEPALIVE_MS)
 		return;
 	env.body_case = CCNODE__ENVELOPE__BODY_KEEPALIVE;
 	env.keepalive = &ka;
@@ -165,7 +191,7 @@ struct shipper *
 shipper_new(struct agent *a)
 {
 	struct shipper	*sh = xcalloc(1, sizeof(*sh));
-	struct timeval	 tv = { KEEPALIVE_MS / 1000 / 2, 0 };
+	struct timeval	 tv = { 5, 0 };
 
 	sh->a = a;
 	sh->retry = evtimer_new(a->base, shipper_retry_cb, sh);
