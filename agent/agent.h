@@ -123,6 +123,8 @@ uint64_t	 spool_epoch(const struct spool *);
 uint64_t	 spool_next_seq(struct spool *);
 /* Takes data (malloc'd).  Drops the oldest entries when over the limit. */
 void		 spool_add(struct spool *, uint64_t seq, uint8_t *data, size_t len);
+/* The monitor received (epoch, ..seq]: not lost if dropped now. */
+void		 spool_received(struct spool *, uint64_t epoch, uint64_t seq);
 /* The monitor made (epoch, ..seq] durable: forget those. */
 void		 spool_ack(struct spool *, uint64_t epoch, uint64_t seq);
 /* The first entry at or after ord, or NULL. */

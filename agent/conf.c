@@ -222,8 +222,11 @@ agent_conf_check(struct agent_conf *c, char **cause)
 	socklen_t		len;
 
 	if (c->sample_timeout >= c->sample_interval) {
-		xasprintf(cause, "%s: sample-timeout must be below "
-		    "sample-interval (%llu ms)", conf_where(c, "sample-timeout"),
+		/* Blame the line that was written, not the default. */
+		xasprintf(cause, "%s: sample-timeout (%llu ms) must be below "
+		    "sample-interval (%llu ms)", conf_where(c,
+		    conf_isset(c, "sample-timeout") ? "sample-timeout" :
+		    "sample-interval"), (unsigned long long)c->sample_timeout,
 		    (unsigned long long)c->sample_interval);
 		return -1;
 	}

@@ -98,38 +98,50 @@ lock_state(const char *dir)
 	free(path);
 }
 
-/* The secret and TLS contexts of both ports. */
-static void
-setup_wire(struct agent *a)
+/*
+ * The secret and TLS contexts of both ports.  -t runs this too, so that
+ * "configuration OK" means the daemon would start.  0, or -1 and *cause.
+ */
+static int
+setup_wire(struct agent *a, const char *name, char **cause)
 {
 	struct agent_conf	*c = a->conf;
-	char			*cause = NULL;
+	char			*err = NULL;
+	const char		*what = "auth-secret-file";
 
-	wire_conf_init(&a->report_wc, a->host_name);
+	wire_conf_init(&a->report_wc, name);
 	wire_conf_init(&a->control_wc, "ccagent");
 	a->report_wc.role = "agent";
 	a->report_wc.max_frame = a->control_wc.max_frame = c->max_frame_size;
 	if (c->auth_secret_file != NULL) {
 		if (auth_load_secret(c->auth_secret_file, &a->report_wc.secret,
-		    &cause) == -1)
-			fatal("auth-secret-file: %s", cause);
+		    &err) == -1)
+			goto fail;
 		a->control_wc.secret.key = xmalloc(a->report_wc.secret.len);
 		memcpy(a->control_wc.secret.key, a->report_wc.secret.key,
 		    a->report_wc.secret.len);
 		a->control_wc.secret.len = a->report_wc.secret.len;
 	}
+	what = c->tls_cert_file ? "tls-cert-file" : "tls-ca-cert-file";
 	if (c->tls_cert_file != NULL || c->tls_ca_cert_file != NULL) {
 		a->report_wc.ssl = tls_client_ctx(c->tls_cert_file,
-		    c->tls_key_file, c->tls_ca_cert_file, &cause);
+		    c->tls_key_file, c->tls_ca_cert_file, &err);
 		if (a->report_wc.ssl == NULL)
-			fatal("TLS (report link): %s", cause);
+			goto fail;
 	}
 	if (c->tls_cert_file != NULL) {
 		a->control_wc.ssl = tls_server_ctx(c->tls_cert_file,
-		    c->tls_key_file, c->tls_ca_cert_file, &cause);
+		    c->tls_key_file, c->tls_ca_cert_file, &err);
 		if (a->control_wc.ssl == NULL)
-			fatal("TLS (management port): %s", cause);
+			goto fail;
 	}
+	return 0;
+fail:
+	xasprintf(cause, "%s: %s: %s", conf_where(c, what), what, err);
+	free(err);
+	wire_conf_clear(&a->report_wc);
+	wire_conf_clear(&a->control_wc);
+	return -1;
 }
 
 int
@@ -145,11 +157,22 @@ main(int argc, char **argv)
 	if ((a->conf = agent_conf_load(args.conf_file, args.argc, args.argv,
 	    &cause)) == NULL) {
 		fprintf(stderr, "%s\n", cause);
+		free(cause);
 		return 1;
 	}
 	if (args.test) {
-		printf("configuration OK\n");
-		return 0;
+		/* Everything start-up would read, short of binding ports. */
+		int rv = setup_wire(a, "ccagent-test", &cause);
+
+		if (rv == -1)
+			fprintf(stderr, "%s\n", cause);
+		else
+			printf("configuration OK\n");
+		free(cause);
+		wire_conf_clear(&a->report_wc);
+		wire_conf_clear(&a->control_wc);
+		agent_conf_free(a->conf);
+		return rv == -1;
 	}
 	log_init("ccagent", args.foreground);
 	log_set_level((enum log_level)a->conf->log_level);
@@ -174,7 +197,8 @@ main(int argc, char **argv)
 		a->advertise_ip = xstrdup(a->conf->instance_bind);
 	a->started_ms = wall_ms();
 	lock_state(a->conf->state_dir);
-	setup_wire(a);
+	if (setup_wire(a, a->host_name, &cause) == -1)
+		fatal("%s", cause);
 
 	if ((a->spool = spool_open(a->conf->spool_dir, a->conf->spool_max_size,
 	    &cause)) == NULL)

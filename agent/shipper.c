@@ -94,6 +94,7 @@ shipper_msg_cb(struct wconn *c, const Ccnode__Envelope *env, void *arg)
 		if (env->ack->epoch == sh->sent_epoch &&
 		    env->ack->seq >= sh->sent_seq)
 			sh->waiting = 0;
+		spool_received(sh->a->spool, env->ack->epoch, env->ack->seq);
 		spool_ack(sh->a->spool, env->ack->epoch, env->ack->durable_seq);
 		break;
 	case CCNODE__ENVELOPE__BODY_ERROR:

@@ -14,13 +14,19 @@
  * newest.
  *
  * Files:
- *	spool.state	epoch, next sequence number, drop count, durable
- *			watermark, and whether the agent stopped cleanly
+ *	spool.state	epoch, next sequence number, drop count, for each
+ *			epoch the last sequence number forgotten (dropped or
+ *			acknowledged), and whether the agent stopped cleanly
  *	seg-NNNNNNNNNN	records: be32 length, be64 epoch, be64 seq, Envelope
  *
  * The epoch is a random number that names one unbroken sequence.  After an
  * unclean stop the tail of a segment may be lost, so sequence numbers
  * already sent could be handed out again; a new epoch avoids that.
+ *
+ * Reports are forgotten in order within an epoch (the oldest are dropped
+ * first, and acknowledgements are cumulative), so one number per epoch,
+ * the "floor", tells which records of the segment files are gone; at load
+ * they are skipped, not sent or counted again.
  */
 #include "config.h"
 
@@ -44,6 +50,7 @@
 #include "util.h"
 
 #define SEG_MAX		(1024 * 1024)	/* rotate segments past this */
+#define MAX_FLOORS	8
 #define REC_HDR		20
 #define REC_MAX		(64u * 1024 * 1024)
 
@@ -57,7 +64,8 @@ struct segment {
 struct slot {
 	struct spool_entry	 e;
 	struct segment		*seg;
-	int			 acked;
+	int			 received;	/* the monitor has it, unsaved */
+	int			 acked;		/* durable at the monitor */
 };
 
 struct spool {
@@ -67,8 +75,11 @@ struct spool {
 	uint64_t	 next_seq;
 	uint64_t	 last_seq;	/* last spooled */
 	uint64_t	 dropped;
-	uint64_t	 acked_epoch;
-	uint64_t	 acked_seq;
+	uint64_t	 acked_seq;	/* durable at the monitor, current epoch */
+	struct floor {
+		uint64_t epoch, seq;
+	}		 floors[MAX_FLOORS];
+	int		 nfloors;
 	struct slot	*ring;
 	size_t		 cap, head, n;
 	uint64_t	 head_ord;	/* ord of ring[head] */
@@ -108,17 +119,74 @@ seg_path(const struct spool *s, uint32_t id)
 	return p;
 }
 
+static struct slot *slot_at(const struct spool *, size_t);
+
+/* The last forgotten sequence number of an epoch, or 0. */
+static uint64_t
+floor_get(const struct spool *s, uint64_t epoch)
+{
+	int i;
+
+	for (i = 0; i < s->nfloors; i++)
+		if (s->floors[i].epoch == epoch)
+			return s->floors[i].seq;
+	return 0;
+}
+
+/* Whether some entry, or the current epoch, still needs this floor. */
+static int
+floor_needed(const struct spool *s, uint64_t epoch)
+{
+	size_t i;
+
+	if (epoch == s->epoch)
+		return 1;
+	for (i = 0; i < s->n; i++)
+		if (slot_at(s, i)->e.epoch == epoch)
+			return 1;
+	return 0;
+}
+
+static void
+floor_set(struct spool *s, uint64_t epoch, uint64_t seq)
+{
+	int i, j;
+
+	for (i = 0; i < s->nfloors; i++)
+		if (s->floors[i].epoch == epoch) {
+			if (seq > s->floors[i].seq)
+				s->floors[i].seq = seq;
+			return;
+		}
+	if (s->nfloors == MAX_FLOORS) {
+		/* Forget floors of epochs nothing refers to any more. */
+		for (i = j = 0; i < s->nfloors; i++)
+			if (floor_needed(s, s->floors[i].epoch))
+				s->floors[j++] = s->floors[i];
+		s->nfloors = j;
+		if (s->nfloors == MAX_FLOORS)
+			s->nfloors--;	/* the oldest goes; at worst a resend */
+	}
+	s->floors[s->nfloors].epoch = epoch;
+	s->floors[s->nfloors].seq = seq;
+	s->nfloors++;
+}
+
 static void
 state_write(struct spool *s, int clean)
 {
-	char	 buf[512], *path, *cause = NULL;
-	int	 n;
+	char	 buf[1024], *path, *cause = NULL;
+	int	 n, i;
 
 	n = snprintf(buf, sizeof(buf),
 	    "epoch %016" PRIx64 "\nnext-seq %" PRIu64 "\ndropped %" PRIu64
-	    "\nacked-epoch %016" PRIx64 "\nacked-seq %" PRIu64 "\nclean %d\n",
-	    s->epoch, s->next_seq, s->dropped, s->acked_epoch, s->acked_seq,
-	    clean);
+	    "\nacked-seq %" PRIu64 "\nclean %d\n", s->epoch, s->next_seq,
+	    s->dropped, s->acked_seq, clean);
+	for (i = 0; i < s->nfloors; i++)
+		if (floor_needed(s, s->floors[i].epoch))
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+			    "forgotten %016" PRIx64 " %" PRIu64 "\n",
+			    s->floors[i].epoch, s->floors[i].seq);
 	xasprintf(&path, "%s/spool.state", s->dir);
 	if (write_file_atomic(path, buf, (size_t)n, &cause) == -1) {
 		log_warnx("cannot save the spool state: %s", cause);
@@ -144,16 +212,15 @@ state_read(struct spool *s)
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		char key[32];
-		unsigned long long v;
+		unsigned long long v, w;
 
-		if (sscanf(line, "%31s %llx", key, &v) == 2 &&
+		if (sscanf(line, "forgotten %llx %llu", &v, &w) == 2)
+			floor_set(s, v, w);
+		else if (sscanf(line, "%31s %llx", key, &v) == 2 &&
 		    strcmp(key, "epoch") == 0) {
 			s->epoch = v;
 			have_epoch = 1;
-		} else if (sscanf(line, "%31s %llx", key, &v) == 2 &&
-		    strcmp(key, "acked-epoch") == 0)
-			s->acked_epoch = v;
-		else if (sscanf(line, "%31s %llu", key, &v) == 2) {
+		} else if (sscanf(line, "%31s %llu", key, &v) == 2) {
 			if (strcmp(key, "next-seq") == 0)
 				s->next_seq = v;
 			else if (strcmp(key, "dropped") == 0)
@@ -192,14 +259,19 @@ seg_release(struct spool *s, struct segment *g)
 	free(g);
 }
 
-/* Removes the head entry; counts it as dropped unless it was acknowledged. */
+/*
+ * Removes the head entry.  A dropped entry counts as dropped only if the
+ * monitor never received it; if the monitor received it but dies before
+ * saving it, the monitor counts it as missing.
+ */
 static void
 pop_head(struct spool *s, int drop)
 {
 	struct slot *sl = slot_at(s, 0);
 
-	if (drop && !sl->acked)
+	if (drop && !sl->acked && !sl->received)
 		s->dropped++;
+	floor_set(s, sl->e.epoch, sl->e.seq);
 	s->bytes -= sl->e.len;
 	free(sl->e.data);
 	if (sl->seg != NULL)
@@ -243,6 +315,7 @@ push(struct spool *s, uint64_t epoch, uint64_t seq, uint8_t *data, size_t len,
 	sl->e.len = len;
 	sl->seg = seg;
 	sl->acked = 0;
+	sl->received = 0;
 	if (seg != NULL)
 		seg->live++;
 	s->n++;
@@ -374,7 +447,7 @@ seg_load(struct spool *s, uint32_t id)
 			bad = 1;
 			break;
 		}
-		if (!(epoch == s->acked_epoch && seq <= s->acked_seq)) {
+		if (seq > floor_get(s, epoch)) {
 			uint8_t *copy = xmalloc(rlen);
 
 			memcpy(copy, buf + off + REC_HDR, rlen);
@@ -432,6 +505,7 @@ spool_open(const char *dir, uint64_t max_bytes, char **cause)
 
 		s->epoch = random_u64() | 1;
 		s->next_seq = 1;
+		s->acked_seq = 0;
 		if (old != 0)
 			log_warnx("the agent did not stop cleanly; new report "
 			    "epoch %016llx (was %016llx)",
@@ -456,7 +530,8 @@ spool_open(const char *dir, uint64_t max_bytes, char **cause)
 		ids[nids++] = (uint32_t)v;
 	}
 	closedir(d);
-	qsort(ids, nids, sizeof(*ids), id_cmp);
+	if (nids > 0)
+		qsort(ids, nids, sizeof(*ids), id_cmp);
 	for (i = 0; i < nids; i++) {
 		id = ids[i];
 		seg_load(s, id);
@@ -521,6 +596,19 @@ spool_add(struct spool *s, uint64_t seq, uint8_t *data, size_t len)
 }
 
 void
+spool_received(struct spool *s, uint64_t epoch, uint64_t seq)
+{
+	size_t		 i;
+	struct slot	*sl;
+
+	for (i = 0; i < s->n; i++) {
+		sl = slot_at(s, i);
+		if (sl->e.epoch == epoch && sl->e.seq <= seq)
+			sl->received = 1;
+	}
+}
+
+void
 spool_ack(struct spool *s, uint64_t epoch, uint64_t seq)
 {
 	size_t		 i;
@@ -533,12 +621,8 @@ spool_ack(struct spool *s, uint64_t epoch, uint64_t seq)
 	}
 	while (s->n > 0 && slot_at(s, 0)->acked)
 		pop_head(s, 0);
-	/* The watermark is kept for the current epoch only. */
-	if (epoch == s->epoch &&
-	    (s->acked_epoch != epoch || seq > s->acked_seq)) {
-		s->acked_epoch = epoch;
+	if (epoch == s->epoch && seq > s->acked_seq)
 		s->acked_seq = seq;
-	}
 	/* Nothing left in the current segment: start a fresh one. */
 	if (s->cur != NULL && s->cur->live == 0 && s->cur->size > 0)
 		seg_open_new(s);
@@ -586,7 +670,7 @@ spool_last_seq(const struct spool *s)
 uint64_t
 spool_acked_seq(const struct spool *s)
 {
-	return s->acked_epoch == s->epoch ? s->acked_seq : 0;
+	return s->acked_seq;
 }
 
 void

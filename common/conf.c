@@ -27,7 +27,7 @@ struct reader {
 	int			 defaults;	/* applying defaults: no raw text */
 };
 
-static int	read_file(struct reader *, const char *, char **);
+static int	read_text(struct reader *, const char *, char *, char **);
 
 static int
 hexval(int c)
@@ -255,8 +255,8 @@ apply(struct reader *r, const struct conf_def *d, size_t idx, int argc,
 		break;
 	case CONF_DURATION:
 		if (parse_duration_ms(argv[0], &u) == -1 || u > INT64_MAX) {
-			xasprintf(cause, "%s: '%s' is not a duration "
-			    "(examples: 500ms, 5s, 1m, 1h)", d->name, argv[0]);
+			xasprintf(cause, "%s: '%s' is not a duration with a "
+			    "unit (examples: 500ms, 5s, 1m, 1h)", d->name, argv[0]);
 			return -1;
 		}
 		if (check_bounds(d, (long long)u, cause) == -1)
@@ -338,9 +338,10 @@ line(struct reader *r, const char *file, int lineno, int argc, char **argv,
     char **cause)
 {
 	const struct conf_def	*d;
-	size_t			 idx;
+	size_t			 idx, len;
 	char			 where[512];
-	char			*err = NULL;
+	char			*err = NULL, *text = NULL;
+	int			 rv;
 
 	snprintf(where, sizeof(where), "%s:%d", file, lineno);
 	if (strcasecmp(argv[0], "include") == 0) {
@@ -362,14 +363,20 @@ line(struct reader *r, const char *file, int lineno, int argc, char **argv,
 			return -1;
 		}
 		r->depth++;
-		if (read_file(r, path, &err) == -1) {
-			/* Errors inside the include carry their own place. */
-			if (strncmp(err, path, strlen(path)) == 0)
-				*cause = err;
-			else {
-				xasprintf(cause, "%s: %s", where, err);
-				free(err);
-			}
+		if ((text = read_small_file(path, CONF_MAX_FILE, 0, &len,
+		    &err)) == NULL || strlen(text) != len) {
+			/* The file itself is the problem: name the include. */
+			xasprintf(cause, "%s: include %s", where,
+			    err ? err : "holds a NUL byte");
+			free(err);
+			free(text);
+			free(path);
+			return -1;
+		}
+		/* Errors inside the included file carry their own place. */
+		rv = read_text(r, path, text, cause);
+		free(text);
+		if (rv == -1) {
 			free(path);
 			return -1;
 		}
@@ -568,6 +575,7 @@ conf_free(void *conf)
 	free(head->file);
 	head->raw = head->where = NULL;
 	head->file = NULL;
+	head->defs = NULL;	/* a second conf_free is harmless */
 }
 
 const char *

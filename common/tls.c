@@ -6,8 +6,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -28,12 +30,27 @@ tls_error(unsigned long err, char *buf, size_t len)
 	return buf;
 }
 
+/* OpenSSL says "system lib" for a missing file; say what is wrong. */
+static int
+readable(const char *path, char **cause)
+{
+	if (path != NULL && access(path, R_OK) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	return 1;
+}
+
 static SSL_CTX *
 ctx_common(const SSL_METHOD *m, const char *cert, const char *key,
     const char *ca, char **cause)
 {
 	SSL_CTX	*ctx;
 	char	 err[256];
+
+	if (!readable(cert, cause) || !readable(key, cause) ||
+	    !readable(ca, cause))
+		return NULL;
 
 	if ((ctx = SSL_CTX_new(m)) == NULL) {
 		xasprintf(cause, "SSL_CTX_new: %s", tls_error(0, err, sizeof(err)));

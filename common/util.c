@@ -170,7 +170,7 @@ int
 parse_duration_ms(const char *s, uint64_t *out)
 {
 	static const struct { const char *u; double ms; } units[] = {
-		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 },
 		{ "h", 3600000 }, { "d", 86400000 },
 	};
 	double		 v;
@@ -241,60 +241,85 @@ parse_ip(const char *ip, uint16_t port, struct sockaddr_storage *ss,
 	return -1;
 }
 
+/* Reads exactly n decimal digits. */
+static int
+digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	while (n-- > 0) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		v = v * 10 + (*(*p)++ - '0');
+	}
+	*out = v;
+	return 0;
+}
+
 /*
- * Unix seconds (with an optional fraction) or RFC 3339
- * (2026-11-25T20:36:33Z, 2026-11-25T20:36:33.5+08:00).  0 or -1.
+ * Unix seconds (with an optional fraction), or RFC 3339:
+ * YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM).  Anything else, and
+ * dates that do not exist (February 31), are refused.  0 or -1.
  */
 int
 parse_time_ms(const char *s, int64_t *ms)
 {
-	struct tm	tm;
-	int		n = 0, oh, om;
-	double		frac = 0, secs;
-	char		sign;
-	const char	*p;
-	time_t		t;
+	struct tm	 tm, chk;
+	const char	*p = s;
+	int		 y, mo, d, h, mi, sec, oh, om, sign = 0;
+	int64_t		 frac = 0, scale = 1000;
+	double		 secs;
+	time_t		 t;
 
 	if (parse_double(s, &secs) == 0) {
-		if (secs < 0 || secs > 32503680000.0)	/* year 3000 */
+		/* Plain digits with an optional fraction only: no exponents. */
+		if (strspn(s, "0123456789.") != strlen(s) || secs < 0 ||
+		    secs > 32503680000.0)	/* year 3000 */
 			return -1;
 		*ms = (int64_t)(secs * 1000);
 		return 0;
 	}
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year,
-	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
-	    &n) != 6 || n == 0)
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
+	    *p++ != '-' || digits(&p, 2, &d) || (*p != 'T' && *p != 't' &&
+	    *p != ' ') || (p++, digits(&p, 2, &h)) || *p++ != ':' ||
+	    digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &sec))
 		return -1;
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-	    tm.tm_sec > 60 || tm.tm_year < 1970)
-		return -1;
-	p = s + n;
 	if (*p == '.') {
-		char *end;
-
-		frac = strtod(p, &end);
-		if (end == p + 1)
-			return -1;
-		p = end;
-	}
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	if ((t = timegm(&tm)) == (time_t)-1)
-		return -1;
-	if (*p == 'Z' || *p == 'z') {
 		p++;
-	} else if ((*p == '+' || *p == '-') &&
-	    sscanf(p, "%c%2d:%2d", &sign, &oh, &om) == 3 && strlen(p) == 6 &&
-	    oh < 24 && om < 60) {
-		t -= (sign == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-		p += 6;
+		if (*p < '0' || *p > '9')
+			return -1;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			}
+		}
+	}
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	else if (*p == '+' || *p == '-') {
+		sign = *p++ == '+' ? 1 : -1;
+		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) ||
+		    oh > 23 || om > 59)
+			return -1;
 	} else
 		return -1;
-	if (*p != '\0')
+	if (*p != '\0' || y < 1970 || y > 2999 || mo < 1 || mo > 12 ||
+	    d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return -1;
-	*ms = (int64_t)t * 1000 + (int64_t)(frac * 1000);
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec == 60 ? 59 : sec;	/* a leap second */
+	if ((t = timegm(&tm)) == (time_t)-1 || gmtime_r(&t, &chk) == NULL ||
+	    chk.tm_mday != d || chk.tm_mon != mo - 1)
+		return -1;
+	if (sign != 0)
+		t -= sign * (oh * 3600 + om * 60);
+	*ms = (int64_t)t * 1000 + frac;
 	return 0;
 }
 
@@ -384,8 +409,12 @@ read_small_file(const char *path, size_t max, int trim, size_t *lenp,
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	/* Grow as the bytes arrive; max bounds the file, not the first guess. */
-	cap = MINIMUM(max, 65536) + 1;
+	/*
+	 * Grow as the bytes arrive, up to max + 1 of them: max bounds the
+	 * file, not the first guess, and the extra byte tells a file of
+	 * exactly max bytes from a larger one.  cap counts the NUL too.
+	 */
+	cap = MINIMUM(max, 65536) + 2;
 	buf = xmalloc(cap);
 	for (;;) {
 		if (len == cap - 1) {

@@ -26,8 +26,8 @@ uint64_t mono_us(void);
 int64_t	 wall_ms(void);		/* Unix time, milliseconds */
 
 /*
- * "500ms", "5s", "1m", "1h", "1d"; a bare number is seconds.  Returns 0 and
- * the value in milliseconds, or -1.
+ * "500ms", "5s", "1m", "1h", "1d".  A bare number is refused: "500" could
+ * mean either unit.  Returns 0 and the value in milliseconds, or -1.
  */
 int	parse_duration_ms(const char *, uint64_t *);
 /* Redis units: "512", "4k", "4kb", "4mb", "1gb" (k = 1000, kb = 1024). */

@@ -76,6 +76,8 @@ struct wconn {
 	const struct wconn_cbs	*cb;
 	void			*arg;
 	struct wlistener	*listener;	/* server: for the accept hand-off */
+	struct wconn		*lnext, *lprev;	/* listener's unauthenticated */
+	int			 listed;
 };
 
 struct wlistener {
@@ -85,6 +87,7 @@ struct wlistener {
 	void			(*accept)(struct wconn *, const Ccnode__Hello *,
 				    Ccnode__Welcome *, void *);
 	void			*arg;
+	struct wconn		*pending;	/* not yet authenticated */
 };
 
 static struct ratelimit	refuse_rl = RATELIMIT_INIT(10000, 20);
@@ -131,9 +134,26 @@ wire_pack(Ccnode__Envelope *env, size_t *len)
 	return buf;
 }
 
+/* Takes c off its listener's list of unauthenticated connections. */
+static void
+unlist(struct wconn *c)
+{
+	if (!c->listed)
+		return;
+	if (c->lprev != NULL)
+		c->lprev->lnext = c->lnext;
+	else
+		c->listener->pending = c->lnext;
+	if (c->lnext != NULL)
+		c->lnext->lprev = c->lprev;
+	c->lnext = c->lprev = NULL;
+	c->listed = 0;
+}
+
 static void
 wconn_destroy(struct wconn *c)
 {
+	unlist(c);
 	if (c->preauth) {
 		c->wc->preauth_count--;
 		c->preauth = 0;
@@ -202,6 +222,22 @@ wconn_refuse(struct wconn *c, const char *fmt, ...)
 		    c->peer, why);
 	}
 	wconn_teardown(c, why);
+}
+
+/*
+ * A handshake failure the peer should hear about: logged like
+ * wconn_refuse, then an ErrorReply, then the close once it is written.
+ */
+static void
+wconn_refuse_reply(struct wconn *c, uint64_t id, Ccnode__ErrorReply__Code code,
+    const char *reply, const char *why)
+{
+	if (c->server) {
+		c->wc->refused++;
+		log_limited(&refuse_rl, LL_WARN, "refused peer=%s reason=\"%s\"",
+		    c->peer, why);
+	}
+	wconn_send_error(c, id, code, reply);
 }
 
 void
@@ -385,9 +421,9 @@ on_hello(struct wconn *c, const Ccnode__Envelope *env)
 	struct wlistener	*l = c->listener;
 
 	if (env->body_case != CCNODE__ENVELOPE__BODY_HELLO) {
-		wconn_send_error(c, env->id, CCNODE__ERROR_REPLY__CODE__PROTOCOL,
-		    "authenticate first");
-		wconn_refuse(c, "%s", "sent a message before authenticating");
+		wconn_refuse_reply(c, env->id,
+		    CCNODE__ERROR_REPLY__CODE__PROTOCOL, "authenticate first",
+		    "sent a message before authenticating");
 		return;
 	}
 	if (h->nonce.len != AUTH_NONCE_LEN) {
@@ -399,9 +435,12 @@ on_hello(struct wconn *c, const Ccnode__Envelope *env)
 	if (c->wc->secret.key != NULL &&
 	    !auth_verify(&c->wc->secret, 0, c->snonce, c->cnonce, h->name,
 	    h->proof.data, h->proof.len)) {
-		wconn_send_error(c, env->id, CCNODE__ERROR_REPLY__CODE__AUTH,
-		    "authentication failed");
-		wconn_refuse(c, "wrong secret from name=%s", c->peer_name);
+		char why[128];
+
+		snprintf(why, sizeof(why), "wrong secret from name=%s",
+		    c->peer_name);
+		wconn_refuse_reply(c, env->id, CCNODE__ERROR_REPLY__CODE__AUTH,
+		    "authentication failed", why);
 		return;
 	}
 	if (c->wc->secret.key != NULL) {
@@ -413,6 +452,7 @@ on_hello(struct wconn *c, const Ccnode__Envelope *env)
 	c->state = W_UP;
 	c->preauth = 0;
 	c->wc->preauth_count--;
+	unlist(c);
 	event_del(c->timer);
 	bufferevent_set_max_single_read(c->bev, 65536);
 	/* The owner takes the connection and may fill in the Welcome. */
@@ -521,13 +561,13 @@ handle_frame(struct wconn *c, const uint8_t *data, size_t len)
 	if (env->major != WIRE_MAJOR) {
 		snprintf(why, sizeof(why), "unsupported protocol version %u "
 		    "(this peer speaks %u)", env->major, WIRE_MAJOR);
-		wconn_send_error(c, env->id, CCNODE__ERROR_REPLY__CODE__VERSION,
-		    why);
 		if (c->server && c->state != W_UP)
-			wconn_refuse(c, "%s", why);
-		else if (c->state != W_DEAD) {
+			wconn_refuse_reply(c, env->id,
+			    CCNODE__ERROR_REPLY__CODE__VERSION, why, why);
+		else {
 			log_warnx("closing peer=%s reason=\"%s\"", c->peer, why);
-			wconn_teardown(c, why);
+			wconn_send_error(c, env->id,
+			    CCNODE__ERROR_REPLY__CODE__VERSION, why);
 		}
 		return;
 	}
@@ -798,6 +838,11 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	c->state = W_HELLO_WAIT;
 	c->preauth = 1;
 	wc->preauth_count++;
+	c->lnext = l->pending;
+	if (l->pending != NULL)
+		l->pending->lprev = c;
+	l->pending = c;
+	c->listed = 1;
 	if (wconn_start(c) == -1) {
 		log_warnx("cannot set up a connection from %s", c->peer);
 		wconn_destroy(c);
@@ -833,11 +878,17 @@ wire_listen(struct event_base *base, const struct sockaddr *sa, socklen_t salen,
 	return l;
 }
 
+/*
+ * Frees the listener and the connections still authenticating on it; the
+ * authenticated ones belong to their owners.
+ */
 void
 wire_listener_free(struct wlistener *l)
 {
 	if (l == NULL)
 		return;
+	while (l->pending != NULL)
+		wconn_destroy(l->pending);
 	evconnlistener_free(l->lev);
 	event_free(l->resume);
 	free(l);

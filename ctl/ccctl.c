@@ -44,14 +44,15 @@ struct ctl {
 	void			(*print)(struct ctl *, const Ccnode__Response *);
 	const char		*path;		/* monitor: the HTTP path */
 	void			(*mprint)(struct ctl *, json_t *);
+	struct evhttp_connection *hc;
 	int			 rc;
 	int			 done;
 };
 
 static void
-usage(void)
+usage_to(FILE *fp, int status)
 {
-	fprintf(stderr,
+	fprintf(fp,
 "usage: ccctl [-a IP:PORT] [--secret-file F] [--tls-ca F --tls-cert F --tls-key F]\n"
 "             [--timeout DURATION] COMMAND\n"
 "  instance list [--json]         the agent's instances\n"
@@ -63,7 +64,13 @@ usage(void)
 "\n"
 "-a defaults to 127.0.0.1:5000, -m to 127.0.0.1:55101.\n"
 "Exit status: 0 success, 1 refused or failed, 2 bad usage.\n");
-	exit(EXIT_USAGE);
+	exit(status);
+}
+
+static void
+usage(void)
+{
+	usage_to(stderr, EXIT_USAGE);
 }
 
 static void
@@ -436,7 +443,8 @@ run_monitor(struct ctl *ctl)
 		memmove(host, host + 1, strlen(host));
 		host[strlen(host) - 1] = '\0';
 	}
-	hc = evhttp_connection_base_new(ctl->base, NULL, host, (uint16_t)port);
+	hc = ctl->hc = evhttp_connection_base_new(ctl->base, NULL, host,
+	    (uint16_t)port);
 	evhttp_connection_set_timeout(hc, (int)((ctl->timeout_ms + 999) / 1000));
 	req = evhttp_request_new(http_done_cb, ctl);
 	hdr = evhttp_request_get_output_headers(req);
@@ -515,7 +523,7 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "--json") == 0)
 			ctl.json = 1;
 		else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
-			usage();
+			usage_to(stdout, 0);
 		else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
 			printf("ccctl %s\n", PACKAGE_VERSION);
 			return 0;
@@ -569,7 +577,10 @@ main(int argc, char **argv)
 		event_base_dispatch(ctl.base);
 	if (ctl.c != NULL)
 		wconn_free(ctl.c);
+	if (ctl.hc != NULL)
+		evhttp_connection_free(ctl.hc);
 	event_free(tev);
+	event_base_free(ctl.base);
 	wire_conf_clear(&ctl.wc);
 	return ctl.rc;
 }

@@ -81,6 +81,14 @@ check_seq(struct monitor *m, struct host *h, uint64_t epoch, uint64_t seq)
 	h->epoch = epoch;
 	h->last_seq = seq;
 	h->durable_seq = 0;
+	/* An epoch starts at 1: what came before seq never reached us. */
+	if (seq > 1) {
+		h->missing += seq - 1;
+		log_warnx("host=%s reports 1..%llu of epoch %016llx are missing "
+		    "(dropped by the agent before it could deliver them)",
+		    h->name, (unsigned long long)seq - 1,
+		    (unsigned long long)epoch);
+	}
 	return 1;
 }
 

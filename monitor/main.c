@@ -103,32 +103,50 @@ sigterm_cb(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopbreak(m->base);
 }
 
-static void
-setup_wire(struct monitor *m)
+/*
+ * The secret, TLS context and HTTP token.  -t runs this too, so that
+ * "configuration OK" means the daemon would start.  0, or -1 and *cause.
+ */
+static int
+setup_wire(struct monitor *m, char **cause)
 {
 	struct monitor_conf	*c = m->conf;
-	char			*cause = NULL;
+	char			*err = NULL;
+	const char		*what;
 	size_t			 len;
 
 	wire_conf_init(&m->wc, "ccmonitor");
 	m->wc.max_frame = c->max_frame_size;
 	m->wc.idle_timeout_ms = (uint32_t)c->agent_timeout;
 	m->wc.preauth_max = 256;
+	what = "auth-secret-file";
 	if (c->auth_secret_file != NULL &&
-	    auth_load_secret(c->auth_secret_file, &m->wc.secret, &cause) == -1)
-		fatal("auth-secret-file: %s", cause);
+	    auth_load_secret(c->auth_secret_file, &m->wc.secret, &err) == -1)
+		goto fail;
+	what = "tls-cert-file";
 	if (c->tls_cert_file != NULL &&
 	    (m->wc.ssl = tls_server_ctx(c->tls_cert_file, c->tls_key_file,
-	    c->tls_ca_cert_file, &cause)) == NULL)
-		fatal("TLS: %s", cause);
+	    c->tls_ca_cert_file, &err)) == NULL)
+		goto fail;
+	what = "http-auth-token-file";
 	if (c->http_auth_token_file != NULL) {
 		if ((m->token = read_small_file(c->http_auth_token_file, 4096, 1,
-		    &len, &cause)) == NULL)
-			fatal("http-auth-token-file: %s", cause);
-		if (len < 16)
-			fatal("http-auth-token-file: %s: token shorter than 16 "
-			    "bytes", c->http_auth_token_file);
+		    &len, &err)) == NULL)
+			goto fail;
+		if (len < 16) {
+			xasprintf(&err, "%s: token shorter than 16 bytes",
+			    c->http_auth_token_file);
+			goto fail;
+		}
 	}
+	return 0;
+fail:
+	xasprintf(cause, "%s: %s: %s", conf_where(c, what), what, err);
+	free(err);
+	wire_conf_clear(&m->wc);
+	free(m->token);
+	m->token = NULL;
+	return -1;
 }
 
 int
@@ -144,11 +162,22 @@ main(int argc, char **argv)
 	if ((m->conf = monitor_conf_load(args.conf_file, args.argc, args.argv,
 	    &cause)) == NULL) {
 		fprintf(stderr, "%s\n", cause);
+		free(cause);
 		return 1;
 	}
 	if (args.test) {
-		printf("configuration OK\n");
-		return 0;
+		/* Everything start-up would read, short of binding ports. */
+		int rv = setup_wire(m, &cause);
+
+		if (rv == -1)
+			fprintf(stderr, "%s\n", cause);
+		else
+			printf("configuration OK\n");
+		free(cause);
+		wire_conf_clear(&m->wc);
+		free(m->token);
+		monitor_conf_free(m->conf);
+		return rv == -1;
 	}
 	log_init("ccmonitor", args.foreground);
 	log_set_level((enum log_level)m->conf->log_level);
@@ -156,7 +185,8 @@ main(int argc, char **argv)
 		daemon_detach();
 	signal(SIGPIPE, SIG_IGN);
 	m->started_ms = wall_ms();
-	setup_wire(m);
+	if (setup_wire(m, &cause) == -1)
+		fatal("%s", cause);
 
 	if ((m->base = event_base_new()) == NULL)
 		fatal("cannot create the event base");
