@@ -197,23 +197,6 @@ const struct conf_def agent_conf_defs[] = {
 };
 const size_t agent_conf_ndefs = nitems(agent_conf_defs);
 
-static int
-valid_host_name(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 253)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
-			return 0;
-	}
-	return 1;
-}
-
 /* Checks that need more than one directive. */
 static int
 agent_conf_check(struct agent_conf *c, char **cause)

@@ -73,7 +73,7 @@ reply_error(struct csession *cs, uint64_t id, Ccnode__ErrorReply__Code code,
 static uint64_t
 u64_or_zero(double d)
 {
-	return isnan(d) || d < 0 ? 0 : (uint64_t)d;
+	return (uint64_t)clamp(d, 0, 1e18);
 }
 
 static void

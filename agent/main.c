@@ -113,6 +113,12 @@ setup_wire(struct agent *a, const char *name, char **cause)
 	wire_conf_init(&a->control_wc, "ccagent");
 	a->report_wc.role = "agent";
 	a->report_wc.max_frame = a->control_wc.max_frame = c->max_frame_size;
+	/*
+	 * A management session idle this long is closed, so idle clients
+	 * cannot hold all the session slots; a control center that keeps
+	 * its session open sends Keepalive messages.
+	 */
+	a->control_wc.idle_timeout_ms = 120000;
 	if (c->auth_secret_file != NULL) {
 		if (auth_load_secret(c->auth_secret_file, &a->report_wc.secret,
 		    &err) == -1)

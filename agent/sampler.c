@@ -452,10 +452,13 @@ sampler_list(struct sampler *s, Ccnode__InstanceList *l)
 		ii->up = in->up;
 		ii->error = in->error;
 		ii->state = !in->known ? "starting" : in->up ? "running" : "down";
-		if (in->up && !isnan(in->info.values[RM_PID]))
-			ii->pid = (int32_t)in->info.values[RM_PID];
-		if (in->up && !isnan(in->info.values[RM_UPTIME]))
-			ii->uptime_s = (int64_t)in->info.values[RM_UPTIME];
+		/* Numbers from a Redis reply: clamped before the casts. */
+		if (in->up)
+			ii->pid = (int32_t)clamp(in->info.values[RM_PID], 0,
+			    INT32_MAX);
+		if (in->up)
+			ii->uptime_s = (int64_t)clamp(in->info.values[RM_UPTIME],
+			    0, 1e15);
 		l->items[i++] = ii;
 	}
 	l->n_items = i;

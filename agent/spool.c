@@ -24,12 +24,22 @@
  * already sent could be handed out again; a new epoch avoids that.
  *
  * Reports are forgotten in order within an epoch (the oldest are dropped
- * first, and acknowledgements are cumulative), so one number per epoch,
- * the "floor", tells which records of the segment files are gone; at load
- * they are skipped, not sent or counted again.
+ * first, and acknowledgements are cumulative), so one small table of
+ * epochs says everything: per epoch, the last sequence number forgotten
+ * (persisted; records at or below it are skipped at load, not resent or
+ * counted again) and the last made durable at the monitor (records at or
+ * below it are not resent, and leave as soon as they reach the head).
+ *
+ * The directory is locked (spool.lock): two agents on one spool would
+ * overwrite each other's segments.  Appends and the periodic state write
+ * go to the page cache and are not fsynced on the event loop, which must
+ * not stall behind a busy disk; a process crash loses nothing, and after
+ * a power loss the unclean-stop path starts a new epoch.  Only a clean
+ * stop syncs.
  */
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -50,7 +60,7 @@
 #include "util.h"
 
 #define SEG_MAX		(1024 * 1024)	/* rotate segments past this */
-#define MAX_FLOORS	8
+#define MAX_EPOCHS	8
 #define REC_HDR		20
 #define REC_MAX		(64u * 1024 * 1024)
 
@@ -65,7 +75,13 @@ struct slot {
 	struct spool_entry	 e;
 	struct segment		*seg;
 	int			 received;	/* the monitor has it, unsaved */
-	int			 acked;		/* durable at the monitor */
+};
+
+/* What is known of one epoch's sequence numbers. */
+struct mark {
+	uint64_t	epoch;
+	uint64_t	forgotten;	/* at or below: gone from the spool */
+	uint64_t	durable;	/* at or below: saved by the monitor */
 };
 
 struct spool {
@@ -75,14 +91,13 @@ struct spool {
 	uint64_t	 next_seq;
 	uint64_t	 last_seq;	/* last spooled */
 	uint64_t	 dropped;
-	uint64_t	 acked_seq;	/* durable at the monitor, current epoch */
-	struct floor {
-		uint64_t epoch, seq;
-	}		 floors[MAX_FLOORS];
-	int		 nfloors;
+	struct mark	 marks[MAX_EPOCHS];
+	int		 nmarks;
 	struct slot	*ring;
 	size_t		 cap, head, n;
 	uint64_t	 head_ord;	/* ord of ring[head] */
+	uint64_t	 recv_ord;	/* entries before it were received */
+	int		 lockfd;
 	uint64_t	 bytes;
 	struct segment	*segs;		/* oldest first */
 	struct segment	*cur;
@@ -121,21 +136,21 @@ seg_path(const struct spool *s, uint32_t id)
 
 static struct slot *slot_at(const struct spool *, size_t);
 
-/* The last forgotten sequence number of an epoch, or 0. */
-static uint64_t
-floor_get(const struct spool *s, uint64_t epoch)
+/* The mark of an epoch, or NULL. */
+static struct mark *
+mark_find(const struct spool *s, uint64_t epoch)
 {
 	int i;
 
-	for (i = 0; i < s->nfloors; i++)
-		if (s->floors[i].epoch == epoch)
-			return s->floors[i].seq;
-	return 0;
+	for (i = 0; i < s->nmarks; i++)
+		if (s->marks[i].epoch == epoch)
+			return (struct mark *)&s->marks[i];
+	return NULL;
 }
 
-/* Whether some entry, or the current epoch, still needs this floor. */
+/* Whether the current epoch or some entry still refers to an epoch. */
 static int
-floor_needed(const struct spool *s, uint64_t epoch)
+mark_needed(const struct spool *s, uint64_t epoch)
 {
 	size_t i;
 
@@ -147,48 +162,67 @@ floor_needed(const struct spool *s, uint64_t epoch)
 	return 0;
 }
 
-static void
-floor_set(struct spool *s, uint64_t epoch, uint64_t seq)
+/* The mark of an epoch, made if needed (evicting one nobody needs). */
+static struct mark *
+mark_get(struct spool *s, uint64_t epoch)
 {
-	int i, j;
+	struct mark	*m;
+	int		 i, j;
 
-	for (i = 0; i < s->nfloors; i++)
-		if (s->floors[i].epoch == epoch) {
-			if (seq > s->floors[i].seq)
-				s->floors[i].seq = seq;
-			return;
-		}
-	if (s->nfloors == MAX_FLOORS) {
-		/* Forget floors of epochs nothing refers to any more. */
-		for (i = j = 0; i < s->nfloors; i++)
-			if (floor_needed(s, s->floors[i].epoch))
-				s->floors[j++] = s->floors[i];
-		s->nfloors = j;
-		if (s->nfloors == MAX_FLOORS)
-			s->nfloors--;	/* the oldest goes; at worst a resend */
+	if ((m = mark_find(s, epoch)) != NULL)
+		return m;
+	if (s->nmarks == MAX_EPOCHS) {
+		for (i = j = 0; i < s->nmarks; i++)
+			if (mark_needed(s, s->marks[i].epoch))
+				s->marks[j++] = s->marks[i];
+		s->nmarks = j;
 	}
-	s->floors[s->nfloors].epoch = epoch;
-	s->floors[s->nfloors].seq = seq;
-	s->nfloors++;
+	if (s->nmarks == MAX_EPOCHS) {
+		/* All needed: the oldest goes; at worst its reports are resent. */
+		memmove(&s->marks[0], &s->marks[1],
+		    (MAX_EPOCHS - 1) * sizeof(s->marks[0]));
+		s->nmarks--;
+	}
+	m = &s->marks[s->nmarks++];
+	memset(m, 0, sizeof(*m));
+	m->epoch = epoch;
+	return m;
 }
 
+static uint64_t
+forgotten(const struct spool *s, uint64_t epoch)
+{
+	struct mark *m = mark_find(s, epoch);
+
+	return m ? m->forgotten : 0;
+}
+
+static uint64_t
+durable(const struct spool *s, uint64_t epoch)
+{
+	struct mark *m = mark_find(s, epoch);
+
+	return m ? m->durable : 0;
+}
+
+/* Writes spool.state; sync only for a clean stop (see the top). */
 static void
 state_write(struct spool *s, int clean)
 {
-	char	 buf[1024], *path, *cause = NULL;
+	char	 buf[2048], *path, *cause = NULL;
 	int	 n, i;
 
 	n = snprintf(buf, sizeof(buf),
 	    "epoch %016" PRIx64 "\nnext-seq %" PRIu64 "\ndropped %" PRIu64
-	    "\nacked-seq %" PRIu64 "\nclean %d\n", s->epoch, s->next_seq,
-	    s->dropped, s->acked_seq, clean);
-	for (i = 0; i < s->nfloors; i++)
-		if (floor_needed(s, s->floors[i].epoch))
+	    "\nclean %d\n", s->epoch, s->next_seq, s->dropped, clean);
+	for (i = 0; i < s->nmarks; i++)
+		if (mark_needed(s, s->marks[i].epoch))
 			n += snprintf(buf + n, sizeof(buf) - (size_t)n,
-			    "forgotten %016" PRIx64 " %" PRIu64 "\n",
-			    s->floors[i].epoch, s->floors[i].seq);
+			    "mark %016" PRIx64 " %" PRIu64 " %" PRIu64 "\n",
+			    s->marks[i].epoch, s->marks[i].forgotten,
+			    s->marks[i].durable);
 	xasprintf(&path, "%s/spool.state", s->dir);
-	if (write_file_atomic(path, buf, (size_t)n, &cause) == -1) {
+	if (write_file_replace(path, buf, (size_t)n, clean, &cause) == -1) {
 		log_warnx("cannot save the spool state: %s", cause);
 		free(cause);
 	}
@@ -212,11 +246,14 @@ state_read(struct spool *s)
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		char key[32];
-		unsigned long long v, w;
+		unsigned long long v, w, x;
 
-		if (sscanf(line, "forgotten %llx %llu", &v, &w) == 2)
-			floor_set(s, v, w);
-		else if (sscanf(line, "%31s %llx", key, &v) == 2 &&
+		if (sscanf(line, "mark %llx %llu %llu", &v, &w, &x) == 3) {
+			struct mark *m = mark_get(s, v);
+
+			m->forgotten = w;
+			m->durable = x;
+		} else if (sscanf(line, "%31s %llx", key, &v) == 2 &&
 		    strcmp(key, "epoch") == 0) {
 			s->epoch = v;
 			have_epoch = 1;
@@ -225,8 +262,6 @@ state_read(struct spool *s)
 				s->next_seq = v;
 			else if (strcmp(key, "dropped") == 0)
 				s->dropped = v;
-			else if (strcmp(key, "acked-seq") == 0)
-				s->acked_seq = v;
 			else if (strcmp(key, "clean") == 0)
 				clean = v == 1;
 		}
@@ -269,9 +304,12 @@ pop_head(struct spool *s, int drop)
 {
 	struct slot *sl = slot_at(s, 0);
 
-	if (drop && !sl->acked && !sl->received)
+	struct mark *m = mark_get(s, sl->e.epoch);
+
+	if (drop && !sl->received && sl->e.seq > m->durable)
 		s->dropped++;
-	floor_set(s, sl->e.epoch, sl->e.seq);
+	if (sl->e.seq > m->forgotten)
+		m->forgotten = sl->e.seq;
 	s->bytes -= sl->e.len;
 	free(sl->e.data);
 	if (sl->seg != NULL)
@@ -314,7 +352,6 @@ push(struct spool *s, uint64_t epoch, uint64_t seq, uint8_t *data, size_t len,
 	sl->e.data = data;
 	sl->e.len = len;
 	sl->seg = seg;
-	sl->acked = 0;
 	sl->received = 0;
 	if (seg != NULL)
 		seg->live++;
@@ -447,7 +484,7 @@ seg_load(struct spool *s, uint32_t id)
 			bad = 1;
 			break;
 		}
-		if (seq > floor_get(s, epoch)) {
+		if (seq > forgotten(s, epoch)) {
 			uint8_t *copy = xmalloc(rlen);
 
 			memcpy(copy, buf + off + REC_HDR, rlen);
@@ -489,6 +526,7 @@ spool_open(const char *dir, uint64_t max_bytes, char **cause)
 	uint32_t	*ids = NULL, id;
 	size_t		 nids = 0, i;
 	int		 clean;
+	char		*lock;
 
 	s->dir = xstrdup(dir);
 	s->max_bytes = max_bytes;
@@ -499,13 +537,25 @@ spool_open(const char *dir, uint64_t max_bytes, char **cause)
 		free(s);
 		return NULL;
 	}
+	xasprintf(&lock, "%s/spool.lock", dir);
+	s->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lockfd == -1 || flock(s->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		xasprintf(cause, "spool-dir %s: %s", dir, s->lockfd == -1 ?
+		    strerror(errno) : "another ccagent uses it");
+		if (s->lockfd != -1)
+			close(s->lockfd);
+		free(lock);
+		free(s->dir);
+		free(s);
+		return NULL;
+	}
+	free(lock);
 	clean = state_read(s);
 	if (!clean) {
 		uint64_t old = s->epoch;
 
 		s->epoch = random_u64() | 1;
 		s->next_seq = 1;
-		s->acked_seq = 0;
 		if (old != 0)
 			log_warnx("the agent did not stop cleanly; new report "
 			    "epoch %016llx (was %016llx)",
@@ -513,6 +563,7 @@ spool_open(const char *dir, uint64_t max_bytes, char **cause)
 	}
 	if ((d = opendir(dir)) == NULL) {
 		xasprintf(cause, "spool-dir %s: %s", dir, strerror(errno));
+		close(s->lockfd);
 		free(s->dir);
 		free(s);
 		return NULL;
@@ -550,9 +601,24 @@ spool_open(const char *dir, uint64_t max_bytes, char **cause)
 void
 spool_close(struct spool *s)
 {
+	size_t	 i;
+	uint64_t lost = 0;
+
 	if (s == NULL)
 		return;
-	spool_sync(s);
+	/* Reports that never reached the disk die with the process. */
+	for (i = 0; i < s->n; i++)
+		if (slot_at(s, i)->seg == NULL &&
+		    slot_at(s, i)->e.seq > durable(s, slot_at(s, i)->e.epoch))
+			lost++;
+	if (lost > 0) {
+		s->dropped += lost;
+		log_warnx("%llu reports were kept in memory only (the spool "
+		    "could not be written) and are lost; counted as dropped",
+		    (unsigned long long)lost);
+	}
+	if (s->fd != -1 && fdatasync(s->fd) == -1)
+		log_warnx("fdatasync of the spool: %s", strerror(errno));
 	if (s->fd != -1)
 		close(s->fd);
 	state_write(s, 1);
@@ -570,6 +636,7 @@ spool_close(struct spool *s)
 	}
 	free(s->ring);
 	free(s->dir);
+	close(s->lockfd);
 	free(s);
 }
 
@@ -595,39 +662,54 @@ spool_add(struct spool *s, uint64_t seq, uint8_t *data, size_t len)
 	s->last_seq = seq;
 }
 
+/*
+ * Acks come in the order the reports were sent, so a cursor marks them:
+ * amortised O(1) per ack.  An ack of a resent report that was already
+ * marked moves nothing.
+ */
 void
 spool_received(struct spool *s, uint64_t epoch, uint64_t seq)
 {
-	size_t		 i;
-	struct slot	*sl;
+	struct slot *sl;
 
-	for (i = 0; i < s->n; i++) {
-		sl = slot_at(s, i);
-		if (sl->e.epoch == epoch && sl->e.seq <= seq)
-			sl->received = 1;
+	if (s->recv_ord < s->head_ord)
+		s->recv_ord = s->head_ord;
+	while (s->recv_ord < s->head_ord + s->n) {
+		sl = slot_at(s, (size_t)(s->recv_ord - s->head_ord));
+		if (sl->e.epoch != epoch || sl->e.seq > seq)
+			break;
+		sl->received = 1;
+		s->recv_ord++;
 	}
 }
 
+/* Records the durable watermark and lets durable reports at the head go. */
 void
 spool_ack(struct spool *s, uint64_t epoch, uint64_t seq)
 {
-	size_t		 i;
+	struct mark	*m;
 	struct slot	*sl;
 
-	for (i = 0; i < s->n; i++) {
-		sl = slot_at(s, i);
-		if (sl->e.epoch == epoch && sl->e.seq <= seq)
-			sl->acked = 1;
+	if ((m = mark_find(s, epoch)) == NULL) {
+		if (!mark_needed(s, epoch))
+			return;		/* an epoch this spool never held */
+		m = mark_get(s, epoch);
 	}
-	while (s->n > 0 && slot_at(s, 0)->acked)
+	if (seq <= m->durable)
+		return;
+	m->durable = seq;
+	while (s->n > 0) {
+		sl = slot_at(s, 0);
+		if (sl->e.seq > durable(s, sl->e.epoch))
+			break;
 		pop_head(s, 0);
-	if (epoch == s->epoch && seq > s->acked_seq)
-		s->acked_seq = seq;
+	}
 	/* Nothing left in the current segment: start a fresh one. */
 	if (s->cur != NULL && s->cur->live == 0 && s->cur->size > 0)
 		seg_open_new(s);
 }
 
+/* The first entry at or after ord that is not yet durable, or NULL. */
 const struct spool_entry *
 spool_from(const struct spool *s, uint64_t ord)
 {
@@ -637,7 +719,7 @@ spool_from(const struct spool *s, uint64_t ord)
 	i = ord > s->head_ord ? (size_t)(ord - s->head_ord) : 0;
 	for (; i < s->n; i++) {
 		sl = slot_at(s, i);
-		if (!sl->acked)
+		if (sl->e.seq > durable(s, sl->e.epoch))
 			return &sl->e;
 	}
 	return NULL;
@@ -670,13 +752,11 @@ spool_last_seq(const struct spool *s)
 uint64_t
 spool_acked_seq(const struct spool *s)
 {
-	return s->acked_seq;
+	return durable(s, s->epoch);
 }
 
 void
 spool_sync(struct spool *s)
 {
-	if (s->fd != -1 && fdatasync(s->fd) == -1)
-		log_warnx("fdatasync of the spool: %s", strerror(errno));
 	state_write(s, 0);
 }

@@ -56,17 +56,17 @@ conf_split(const char *p, char ***argvp, const char **cause)
 {
 	char	**argv = NULL;
 	char	 *cur;
-	size_t	  len, cap;
+	size_t	  len;
 	int	  argc = 0;
 
 	*argvp = NULL;
+	/* One scratch buffer for the line; each argument is copied out. */
+	cur = xmalloc(strlen(p) + 1);
 	for (;;) {
 		while (*p != '\0' && isspace((unsigned char)*p))
 			p++;
 		if (*p == '\0' || *p == '#')
 			break;
-		cap = strlen(p) + 1;
-		cur = xmalloc(cap);
 		len = 0;
 		if (*p == '"') {
 			for (p++; *p != '"'; p++) {
@@ -127,9 +127,8 @@ conf_split(const char *p, char ***argvp, const char **cause)
 			while (*p != '\0' && !isspace((unsigned char)*p))
 				cur[len++] = *p++;
 		}
-		cur[len] = '\0';
 		argv = xreallocarray(argv, (size_t)argc + 2, sizeof(*argv));
-		argv[argc++] = cur;
+		argv[argc++] = xstrndup(cur, len);
 		argv[argc] = NULL;
 		continue;
 fail:
@@ -137,6 +136,7 @@ fail:
 		conf_free_args(argc, argv);
 		return -1;
 	}
+	free(cur);
 	*argvp = argv;
 	return argc;
 }

@@ -133,9 +133,8 @@ json_time_ms(int64_t ms)
 	struct tm	 tm;
 	time_t		 t = (time_t)(ms / 1000);
 
-	if (ms <= 0)
+	if (ms <= 0 || gmtime_r(&t, &tm) == NULL || tm.tm_year > 8099)
 		return json_null();
-	gmtime_r(&t, &tm);
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ".%03dZ",
 	    (int)(ms % 1000));

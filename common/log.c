@@ -74,7 +74,8 @@ log_parse_level(const char *s, enum log_level *out)
 void
 log_vemit(enum log_level l, const char *comp, const char *fmt, va_list ap)
 {
-	char		 msg[2048];
+	char		 raw[2048], msg[2048], *q;
+	const char	*p;
 	char		 ts[40];
 	struct timespec	 now;
 	struct tm	 tm;
@@ -82,7 +83,20 @@ log_vemit(enum log_level l, const char *comp, const char *fmt, va_list ap)
 
 	if (l < log_min)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	/*
+	 * One event, one line: control characters (a peer's name, a Redis
+	 * error, a key) are written as \xNN, so no one can forge a line.
+	 */
+	for (p = raw, q = msg; *p != '\0' && q < msg + sizeof(msg) - 5; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch < 0x20 || ch == 0x7f)
+			q += snprintf(q, 5, "\\x%02x", ch);
+		else
+			*q++ = (char)ch;
+	}
+	*q = '\0';
 	if (!log_foreground) {
 		syslog(level_syslog[l], "%s %s %s", level_names[l], comp, msg);
 	} else if (log_journal) {

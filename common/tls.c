@@ -115,10 +115,10 @@ tls_client_ctx(const char *cert, const char *key, const char *ca, char **cause)
 
 	if ((ctx = ctx_common(TLS_client_method(), cert, key, ca, cause)) == NULL)
 		return NULL;
-	if (ca != NULL)
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	else
+	/* Always verify the server; without a CA, against the system's. */
+	if (ca == NULL)
 		SSL_CTX_set_default_verify_paths(ctx);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	return ctx;
 }
 

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -459,6 +460,13 @@ fail:
 int
 write_file_atomic(const char *path, const void *data, size_t len, char **cause)
 {
+	return write_file_replace(path, data, len, 1, cause);
+}
+
+int
+write_file_replace(const char *path, const void *data, size_t len, int sync,
+    char **cause)
+{
 	char		*tmp, *dir, *slash;
 	const char	*p = data;
 	ssize_t		 n;
@@ -482,7 +490,7 @@ write_file_atomic(const char *path, const void *data, size_t len, char **cause)
 		p += n;
 		len -= (size_t)n;
 	}
-	if (fsync(fd) == -1) {
+	if (sync && fsync(fd) == -1) {
 		xasprintf(cause, "%s: fsync: %s", tmp, strerror(errno));
 		goto fail;
 	}
@@ -497,6 +505,8 @@ write_file_atomic(const char *path, const void *data, size_t len, char **cause)
 		goto fail;
 	}
 	free(tmp);
+	if (!sync)
+		return 0;
 	/* Make the rename itself durable. */
 	dir = xstrdup(path);
 	if ((slash = strrchr(dir, '/')) != NULL) {
@@ -544,6 +554,20 @@ mkdir_p(const char *path, mode_t mode)
 	return rv;
 }
 
+void
+close_from(int lowfd)
+{
+	struct rlimit	rl;
+	long		fd, max = 65536;
+
+	if (close_range((unsigned)lowfd, ~0U, 0) == 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		max = (long)MINIMUM(rl.rlim_cur, 1 << 20);
+	for (fd = lowfd; fd < max; fd++)
+		close((int)fd);
+}
+
 int
 set_cloexec(int fd)
 {
@@ -578,6 +602,32 @@ random_u64(void)
 
 	random_bytes(&v, sizeof(v));
 	return v;
+}
+
+int
+valid_host_name(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Clamps a double into [lo, hi]; NaN becomes lo. */
+double
+clamp(double v, double lo, double hi)
+{
+	if (!(v >= lo))
+		return lo;
+	return v > hi ? hi : v;
 }
 
 int

@@ -62,8 +62,16 @@ char	*read_small_file(const char *path, size_t max, int trim, size_t *lenp,
 	    char **cause);
 /* Writes data to path through path.tmp, fsync and rename, then fsyncs the dir. */
 int	write_file_atomic(const char *path, const void *, size_t, char **cause);
+/*
+ * The same, with the fsyncs only if sync: the rename keeps the file whole
+ * against a process crash without waiting for the disk.
+ */
+int	write_file_replace(const char *path, const void *, size_t, int sync,
+	    char **cause);
 int	mkdir_p(const char *path, mode_t mode);
 int	set_cloexec(int fd);
+/* Closes every descriptor from lowfd up (close_range, or a loop). */
+void	close_from(int lowfd);
 int	set_nonblock(int fd);
 
 /* Fills buf with cryptographically random bytes (OpenSSL RAND_bytes). */
@@ -72,5 +80,9 @@ uint64_t random_u64(void);
 
 /* Checks a name against [A-Za-z0-9_][A-Za-z0-9_.-]{0,63}. */
 int	valid_name(const char *);
+/* A host name: 1 to 253 of letters, digits, '-', '.' and '_'. */
+int	valid_host_name(const char *);
+/* v within [lo, hi]; NaN gives lo.  For casts of outside numbers. */
+double	clamp(double v, double lo, double hi);
 
 #endif

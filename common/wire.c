@@ -225,6 +225,22 @@ wconn_refuse(struct wconn *c, const char *fmt, ...)
 }
 
 /*
+ * A bad frame or a timeout: before authentication it is a refusal (rate
+ * limited); after, the owner's peer misbehaved, which is logged as such.
+ */
+static void
+wconn_fail(struct wconn *c, const char *why)
+{
+	if (c->state != W_UP) {
+		wconn_refuse(c, "%s", why);
+		return;
+	}
+	log_warnx("closing peer=%s name=%s reason=\"%s\"", c->peer,
+	    wconn_peer_name(c), why);
+	wconn_teardown(c, why);
+}
+
+/*
  * A handshake failure the peer should hear about: logged like
  * wconn_refuse, then an ErrorReply, then the close once it is written.
  */
@@ -321,6 +337,24 @@ wconn_set_cbs(struct wconn *c, const struct wconn_cbs *cb, void *arg)
 	c->arg = arg;
 }
 
+/*
+ * Closes from the loop, not from here: a send fails inside the caller's
+ * own loops (acks to every agent, say), which must not see the connection
+ * and its owner's session freed under them.
+ */
+static void
+wconn_close_later(struct wconn *c, const char *why)
+{
+	if (c->state == W_DEAD || c->state == W_FLUSHING)
+		return;
+	c->state = W_FLUSHING;
+	free(c->flush_why);
+	c->flush_why = xstrdup(why);
+	if (c->bev != NULL)
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	arm_timer(c, 0);
+}
+
 static int
 output_room(struct wconn *c, size_t len)
 {
@@ -329,7 +363,7 @@ output_room(struct wconn *c, size_t len)
 	if (queued + len > c->wc->max_output) {
 		log_warnx("peer=%s is not reading; %zu bytes queued, dropping it",
 		    c->peer, queued);
-		wconn_teardown(c, "peer is not reading its input");
+		wconn_close_later(c, "peer is not reading its input");
 		return 0;
 	}
 	return 1;
@@ -343,7 +377,7 @@ wconn_send_packed(struct wconn *c, const uint8_t *data, size_t len)
 	if (!output_room(c, len + FRAME_HDR))
 		return -1;
 	if (frame_add(bufferevent_get_output(c->bev), data, len) == -1) {
-		wconn_teardown(c, "out of memory queueing a frame");
+		wconn_close_later(c, "out of memory queueing a frame");
 		return -1;
 	}
 	return 0;
@@ -369,7 +403,7 @@ wconn_send(struct wconn *c, Ccnode__Envelope *env)
 	/* Pack straight into the output buffer: no intermediate copy. */
 	if (evbuffer_add(out, hdr, FRAME_HDR) == -1 ||
 	    evbuffer_reserve_space(out, (ev_ssize_t)(len ? len : 1), &v, 1) != 1) {
-		wconn_teardown(c, "out of memory queueing a frame");
+		wconn_close_later(c, "out of memory queueing a frame");
 		return -1;
 	}
 	ccnode__envelope__pack(env, v.iov_base);
@@ -549,13 +583,7 @@ handle_frame(struct wconn *c, const uint8_t *data, size_t len)
 		else
 			snprintf(why, sizeof(why), "malformed %zu-byte frame",
 			    len);
-		if (c->state != W_UP)
-			wconn_refuse(c, "%s", why);
-		else {
-			log_warnx("closing peer=%s name=%s reason=\"%s\"",
-			    c->peer, wconn_peer_name(c), why);
-			wconn_teardown(c, why);
-		}
+		wconn_fail(c, why);
 		return;
 	}
 	if (env->major != WIRE_MAJOR) {
@@ -610,13 +638,7 @@ wconn_read_cb(struct bufferevent *bev, void *arg)
 		if (st == FRAME_TOO_BIG) {
 			snprintf(why, sizeof(why), "frame of %zu bytes is over "
 			    "the %zu-byte limit", len, max);
-			if (c->state != W_UP)
-				wconn_refuse(c, "%s", why);
-			else {
-				log_warnx("closing peer=%s name=%s reason=\"%s\"",
-				    c->peer, wconn_peer_name(c), why);
-				wconn_teardown(c, why);
-			}
+			wconn_fail(c, why);
 			break;
 		}
 		if (st == FRAME_NEED_MORE)
@@ -677,9 +699,9 @@ wconn_event_cb(struct bufferevent *bev, short what, void *arg)
 		snprintf(why, sizeof(why), "idle for %u ms",
 		    c->wc->idle_timeout_ms);
 		if (c->state == W_UP)
-			log_warnx("closing peer=%s name=%s reason=\"%s\"",
-			    c->peer, wconn_peer_name(c), why);
-		wconn_teardown(c, why);
+			wconn_fail(c, why);
+		else
+			wconn_teardown(c, why);
 	} else if (what & BEV_EVENT_EOF) {
 		if (c->state == W_UP || c->state == W_FLUSHING)
 			wconn_teardown(c, "closed by peer");
@@ -713,9 +735,7 @@ wconn_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	case W_UP:
 		snprintf(why, sizeof(why), "a frame took longer than %u ms "
 		    "to arrive (slow sender)", c->wc->frame_timeout_ms);
-		log_warnx("closing peer=%s name=%s reason=\"%s\"", c->peer,
-		    wconn_peer_name(c), why);
-		wconn_teardown(c, why);
+		wconn_fail(c, why);
 		break;
 	case W_FLUSHING:
 		wconn_teardown(c, c->flush_why);

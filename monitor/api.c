@@ -93,34 +93,29 @@ query_free(struct query *q)
 /* ---- objects ------------------------------------------------------------- */
 
 static json_t *
-json_metric(double v)
-{
-	return json_num(v);
-}
-
-static json_t *
 host_json(struct monitor *m, const struct host *h, int full)
 {
-	json_t	*o, *agent, *vals;
-	int	 i;
+	json_t			*o, *agent, *vals;
+	struct host_epoch	*e;
+	int			 i;
 
 	o = json_object();
 	json_object_set_new(o, "host", json_str(h->name));
 	json_object_set_new(o, "machineip", json_str(h->ip));
 	json_object_set_new(o, "machinetype", json_str(h->ninstances > 0 ?
 	    "cache" : ""));
-	json_object_set_new(o, "memorysize", json_metric(h->values[HM_MEM_TOTAL]));
-	json_object_set_new(o, "memoryinuse", json_metric(h->values[HM_MEM_USED]));
+	json_object_set_new(o, "memorysize", json_num(h->values[HM_MEM_TOTAL]));
+	json_object_set_new(o, "memoryinuse", json_num(h->values[HM_MEM_USED]));
 	json_object_set_new(o, "machineinterface",
-	    json_metric(h->values[HM_PROCS]));
+	    json_num(h->values[HM_PROCS]));
 	json_object_set_new(o, "processnumber", json_integer(h->ninstances));
 	json_object_set_new(o, "status", json_integer(h->conn != NULL));
 	json_object_set_new(o, "cpu_percent", json_num(
 	    isnan(h->values[HM_CPU_USAGE]) ? NAN : h->values[HM_CPU_USAGE] * 100));
-	json_object_set_new(o, "ncpu", json_metric(h->values[HM_NCPU]));
-	json_object_set_new(o, "load1", json_metric(h->values[HM_LOAD1]));
-	json_object_set_new(o, "load5", json_metric(h->values[HM_LOAD5]));
-	json_object_set_new(o, "load15", json_metric(h->values[HM_LOAD15]));
+	json_object_set_new(o, "ncpu", json_num(h->values[HM_NCPU]));
+	json_object_set_new(o, "load1", json_num(h->values[HM_LOAD1]));
+	json_object_set_new(o, "load5", json_num(h->values[HM_LOAD5]));
+	json_object_set_new(o, "load15", json_num(h->values[HM_LOAD15]));
 	json_object_set_new(o, "net_in_bytes_per_sec", json_num(h->rx_rate));
 	json_object_set_new(o, "net_out_bytes_per_sec", json_num(h->tx_rate));
 	json_object_set_new(o, "sample_time", json_time_ms(h->sample_ms));
@@ -139,16 +134,20 @@ host_json(struct monitor *m, const struct host *h, int full)
 	json_object_set_new(agent, "reports", json_u64(h->reports));
 	json_object_set_new(agent, "duplicates", json_u64(h->duplicates));
 	json_object_set_new(agent, "missing", json_u64(h->missing));
+	/* Sequence numbers of the current epoch. */
+	e = host_current_epoch((struct host *)h);
 	json_object_set_new(agent, "epoch", json_sprintf("%016llx",
-	    (unsigned long long)h->epoch));
-	json_object_set_new(agent, "last_seq", json_u64(h->last_seq));
-	json_object_set_new(agent, "durable_seq", json_u64(h->durable_seq));
+	    (unsigned long long)(e ? e->epoch : 0)));
+	json_object_set_new(agent, "last_seq", json_u64(e ? e->last_seq : 0));
+	json_object_set_new(agent, "durable_seq",
+	    json_u64(e ? e->durable_seq : 0));
+	json_object_set_new(agent, "epochs", json_integer(h->nepochs));
 	json_object_set_new(o, "agent", agent);
 	if (full) {
 		vals = json_object();
 		for (i = 0; i < HM_COUNT; i++)
 			json_object_set_new(vals, host_metric_defs[i].prom,
-			    json_metric(h->values[i]));
+			    json_num(h->values[i]));
 		json_object_set_new(o, "metrics", vals);
 	}
 	(void)m;
@@ -191,13 +190,13 @@ instance_json(struct monitor *m, const struct instance *in, int full)
 	/* Current figures only: a down or unreported instance has none. */
 	live = in->up && instance_fresh(in, now);
 	json_object_set_new(o, "keys", live ? json_num(keys) : json_null());
-	json_object_set_new(o, "qps", json_metric(live ?
+	json_object_set_new(o, "qps", json_num(live ?
 	    in->values[RM_OPS] : NAN));
-	json_object_set_new(o, "storage", json_metric(live ?
+	json_object_set_new(o, "storage", json_num(live ?
 	    in->values[RM_MEM_USED] : NAN));
-	json_object_set_new(o, "maxmemory", json_metric(live ?
+	json_object_set_new(o, "maxmemory", json_num(live ?
 	    in->values[RM_MEM_MAX] : NAN));
-	json_object_set_new(o, "clients", json_metric(live ?
+	json_object_set_new(o, "clients", json_num(live ?
 	    in->values[RM_CLIENTS] : NAN));
 	s = json_object();
 	json_object_set_new(s, "time", json_time_ms(in->sample_ms));
@@ -216,11 +215,11 @@ instance_json(struct monitor *m, const struct instance *in, int full)
 	vals = json_object();
 	for (i = 0; i < RM_COUNT; i++)
 		json_object_set_new(vals, redis_metric_defs[i].prom,
-		    json_metric(in->values[i]));
+		    json_num(in->values[i]));
 	json_object_set_new(o, "metrics", vals);
 	a = json_array();
 	for (i = 0; i < in->ndbs; i++)
-		json_array_append_new(a, json_pack("{s:i,s:o,s:o,s:o}",
+		json_array_append_new(a, json_pack("{s:I,s:o,s:o,s:o}",
 		    "db", (json_int_t)in->dbs[i].db,
 		    "keys", json_u64(in->dbs[i].keys),
 		    "expires", json_u64(in->dbs[i].expires),
@@ -228,7 +227,7 @@ instance_json(struct monitor *m, const struct instance *in, int full)
 	json_object_set_new(o, "keyspace", a);
 	a = json_array();
 	for (i = 0; i < in->nreplicas; i++)
-		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:i}",
+		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:I}",
 		    "addr", json_str(in->replicas[i].addr),
 		    "state", json_str(in->replicas[i].state),
 		    "offset", json_u64(in->replicas[i].offset),

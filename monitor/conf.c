@@ -61,9 +61,10 @@ const struct conf_def monitor_conf_defs[] = {
 	{ "max-hosts", CONF_INT, CONF_RELOAD, F(max_hosts), "10000", 1,
 	  1000000, NULL, NULL, NULL, "N", "Agents accepted; more are refused "
 	  "and logged." },
-	{ "max-instances", CONF_INT, CONF_RELOAD, F(max_instances), "200000", 1,
+	{ "max-instances", CONF_INT, CONF_RELOAD, F(max_instances), "50000", 1,
 	  10000000, NULL, NULL, NULL, "N", "Instances tracked; more are "
-	  "ignored and logged." },
+	  "ignored and logged. At full retention each costs about 480 KiB "
+	  "of memory and of history.db." },
 	{ "log-level", CONF_ENUM, CONF_RELOAD, F(log_level), "info", 0, 0,
 	  log_levels, NULL, NULL, "debug|info|notice|warn|error",
 	  "Least severe level logged." },

@@ -1,6 +1,13 @@
 /*
  * http.c: the HTTP port (55101) on libevent's evhttp: routing, bearer
  * tokens, and the JSON and error replies every handler uses.
+ *
+ * evhttp's timeout is a read timeout that restarts with every byte, and
+ * libevent 2.1 has no connection cap.  So each connection's bufferevent
+ * is made here (evhttp_set_bevcb) and tracked, with a reference of our
+ * own; once a second a sweep drops the ones evhttp has let go of (their
+ * callbacks are gone), shuts down connections past HTTP_MAX_CONNS, and
+ * those whose request has taken longer than HTTP_DEADLINE_MS.
  */
 #include "config.h"
 
@@ -10,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -23,12 +33,94 @@
 #include "monitor.h"
 #include "util.h"
 
+#define HTTP_MAX_CONNS		1024
+#define HTTP_DEADLINE_MS	60000
+
+struct hconn {
+	struct bufferevent	*bev;
+	uint64_t		 since;		/* accept, or the last request */
+	struct hconn		*next;
+};
+
 struct http {
 	struct monitor		*m;
 	struct evhttp		*h;
 	struct evconnlistener	*lev;
+	struct event		*sweep;
+	struct hconn		*conns;
+	int			 nconns;
 	struct ratelimit	 rl;
 };
+
+static struct bufferevent *
+http_bev_cb(struct event_base *base, void *arg)
+{
+	struct http	*hs = arg;
+	struct hconn	*hc = xcalloc(1, sizeof(*hc));
+
+	/* evhttp closes the socket itself; our reference keeps the struct. */
+	hc->bev = bufferevent_socket_new(base, -1, 0);
+	bufferevent_incref(hc->bev);
+	hc->since = mono_ms();
+	hc->next = hs->conns;
+	hs->conns = hc;
+	if (++hs->nconns > HTTP_MAX_CONNS)
+		event_active(hs->sweep, EV_TIMEOUT, 0);
+	return hc->bev;
+}
+
+static void
+http_sweep_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct http		*hs = arg;
+	struct hconn		**pp, *hc;
+	bufferevent_data_cb	 rcb;
+	uint64_t		 now = mono_ms();
+	int			 over = hs->nconns - HTTP_MAX_CONNS;
+
+	for (pp = &hs->conns; (hc = *pp) != NULL; ) {
+		bufferevent_getcb(hc->bev, &rcb, NULL, NULL, NULL);
+		if (rcb == NULL) {
+			/* evhttp is done with it. */
+			*pp = hc->next;
+			bufferevent_decref(hc->bev);
+			free(hc);
+			hs->nconns--;
+			continue;
+		}
+		if (over > 0 && hc == hs->conns) {
+			/* The newest are the ones over the cap. */
+			log_limited(&hs->rl, LL_WARN, "refused an HTTP connection "
+			    "reason=\"%d connections open\"", hs->nconns);
+			shutdown(bufferevent_getfd(hc->bev), SHUT_RDWR);
+			over--;
+		} else if (now - hc->since > HTTP_DEADLINE_MS) {
+			log_limited(&hs->rl, LL_WARN, "closing an HTTP connection "
+			    "reason=\"no request completed in %d s\"",
+			    HTTP_DEADLINE_MS / 1000);
+			shutdown(bufferevent_getfd(hc->bev), SHUT_RDWR);
+			hc->since = now;
+		}
+		pp = &hc->next;
+	}
+}
+
+/* A request arrived whole: its connection's deadline starts again. */
+static void
+http_request_seen(struct http *hs, struct evhttp_request *req)
+{
+	struct evhttp_connection	*c = evhttp_request_get_connection(req);
+	struct bufferevent		*bev;
+	struct hconn			*hc;
+
+	if (c == NULL || (bev = evhttp_connection_get_bufferevent(c)) == NULL)
+		return;
+	for (hc = hs->conns; hc != NULL; hc = hc->next)
+		if (hc->bev == bev) {
+			hc->since = mono_ms();
+			return;
+		}
+}
 
 void
 http_send_json(struct evhttp_request *req, int code, void *jv)
@@ -126,6 +218,7 @@ http_route_cb(struct evhttp_request *req, void *arg)
 	int			 open_path;
 
 	m->stats.http_requests++;
+	http_request_seen(hs, req);
 	if (path == NULL || *path == '\0')
 		path = "/";
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
@@ -205,9 +298,17 @@ http_new(struct monitor *m, char **cause)
 	evhttp_set_allowed_methods(hs->h, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	evhttp_set_gencb(hs->h, http_route_cb, hs);
+	evhttp_set_bevcb(hs->h, http_bev_cb, hs);
+	hs->sweep = event_new(m->base, -1, EV_PERSIST, http_sweep_cb, hs);
+	{
+		struct timeval tv = { 1, 0 };
+
+		event_add(hs->sweep, &tv);
+	}
 	if (evhttp_bind_listener(hs->h, hs->lev) == NULL) {
 		xasprintf(cause, "cannot attach HTTP to its listener");
 		evhttp_free(hs->h);
+		event_free(hs->sweep);
 		free(hs);
 		return NULL;
 	}
@@ -217,8 +318,16 @@ http_new(struct monitor *m, char **cause)
 void
 http_free(struct http *hs)
 {
+	struct hconn *hc, *next;
+
 	if (hs == NULL)
 		return;
-	evhttp_free(hs->h);	/* frees the bound listener too */
+	evhttp_free(hs->h);	/* frees the listener and the connections */
+	for (hc = hs->conns; hc != NULL; hc = next) {
+		next = hc->next;
+		bufferevent_decref(hc->bev);
+		free(hc);
+	}
+	event_free(hs->sweep);
 	free(hs);
 }

@@ -1,8 +1,9 @@
 /*
  * ingest.c: the report port.  Agents connect, authenticate (wire.c), and
  * send one Report per sampling round.  Each report is acknowledged twice
- * over: at once as received (Ack.seq), and, after the next history save,
- * as durable (Ack.durable_seq).  The agent keeps a report until it is
+ * over: as received (Ack.seq), and, after the next history save, as
+ * durable (Ack.durable_seq).  Acks are cumulative within an epoch, so the
+ * reports read in one go get one Ack, sent once the read is done.  The agent keeps a report until it is
  * durable, so a monitor that dies between the two loses nothing.
  *
  * Duplicates: a host has a current epoch and the one before (an agent
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #define LOG_COMP "ingest"
 #include "log.h"
 #include "monitor.h"
@@ -24,6 +27,9 @@ struct session {
 	struct ingest	*ing;
 	struct wconn	*c;
 	struct host	*host;
+	struct event	*ack_ev;	/* sends the pending ack */
+	int		 ack_pending;
+	uint64_t	 ack_epoch, ack_seq;
 	struct session	*next, *prev;
 };
 
@@ -48,56 +54,104 @@ send_ack(struct session *s, uint64_t epoch, uint64_t seq, uint64_t durable)
 	wconn_send(s->c, &env);
 }
 
-/* Returns 1 when the report is new and should be stored. */
-static int
-check_seq(struct monitor *m, struct host *h, uint64_t epoch, uint64_t seq)
+static void
+flush_ack(struct session *s)
 {
-	if (epoch == h->epoch) {
-		if (seq <= h->last_seq)
-			return 0;
-		if (h->last_seq != 0 && seq > h->last_seq + 1) {
-			h->missing += seq - h->last_seq - 1;
-			log_warnx("host=%s reports %llu..%llu are missing "
-			    "(dropped by the agent, or lost)", h->name,
-			    (unsigned long long)h->last_seq + 1,
-			    (unsigned long long)seq - 1);
+	struct host_epoch	*e;
+	int			 i;
+
+	if (!s->ack_pending)
+		return;
+	s->ack_pending = 0;
+	for (i = 0, e = NULL; i < s->host->nepochs; i++)
+		if (s->host->epochs[i].epoch == s->ack_epoch)
+			e = &s->host->epochs[i];
+	send_ack(s, s->ack_epoch, s->ack_seq, e ? e->durable_seq : 0);
+}
+
+static void
+ingest_ack_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	flush_ack(arg);
+}
+
+/* The slot of an epoch, made if needed; the least recently used goes. */
+static struct host_epoch *
+epoch_slot(struct host *h, uint64_t epoch, int *created)
+{
+	struct host_epoch	*e, *lru = NULL;
+	int			 i;
+
+	*created = 0;
+	for (i = 0; i < h->nepochs; i++)
+		if (h->epochs[i].epoch == epoch)
+			return &h->epochs[i];
+	if (h->nepochs < HOST_EPOCHS)
+		e = &h->epochs[h->nepochs++];
+	else {
+		for (i = 0; i < h->nepochs; i++)
+			if (lru == NULL || h->epochs[i].touched_ms < lru->touched_ms)
+				lru = &h->epochs[i];
+		log_info("host=%s forgets report epoch %016llx", h->name,
+		    (unsigned long long)lru->epoch);
+		e = lru;
+	}
+	memset(e, 0, sizeof(*e));
+	e->epoch = epoch;
+	e->order = ++h->epoch_order;
+	*created = 1;
+	return e;
+}
+
+/*
+ * Returns 1 when the report is new and should be stored; *e is its epoch.
+ * Within an epoch a sequence number at or below the last is a duplicate,
+ * and a jump is counted as missing reports.
+ */
+static int
+check_seq(struct host *h, uint64_t epoch, uint64_t seq,
+    struct host_epoch **ep)
+{
+	struct host_epoch	*cur = host_current_epoch(h), *e;
+	int			 created;
+
+	e = *ep = epoch_slot(h, epoch, &created);
+	e->touched_ms = wall_ms();
+	if (created) {
+		if (cur != NULL)
+			log_info("host=%s starts report epoch %016llx (was "
+			    "%016llx)", h->name, (unsigned long long)epoch,
+			    (unsigned long long)cur->epoch);
+		/* An epoch starts at 1: what came before never reached us. */
+		if (seq > 1) {
+			h->missing += seq - 1;
+			log_warnx("host=%s reports 1..%llu of epoch %016llx are "
+			    "missing (dropped by the agent before it could "
+			    "deliver them)", h->name, (unsigned long long)seq - 1,
+			    (unsigned long long)epoch);
 		}
-		h->last_seq = seq;
+		e->last_seq = seq;
 		return 1;
 	}
-	if (epoch == h->prev_epoch && h->prev_epoch != 0) {
-		if (seq <= h->prev_last_seq)
-			return 0;
-		h->prev_last_seq = seq;
-		return 1;
+	if (seq <= e->last_seq)
+		return 0;
+	if (seq > e->last_seq + 1) {
+		h->missing += seq - e->last_seq - 1;
+		log_warnx("host=%s reports %llu..%llu are missing (dropped by "
+		    "the agent, or lost)", h->name,
+		    (unsigned long long)e->last_seq + 1,
+		    (unsigned long long)seq - 1);
 	}
-	if (h->epoch != 0)
-		log_info("host=%s starts report epoch %016llx (was %016llx)",
-		    h->name, (unsigned long long)epoch,
-		    (unsigned long long)h->epoch);
-	h->prev_epoch = h->epoch;
-	h->prev_last_seq = h->last_seq;
-	h->prev_durable_seq = h->durable_seq;
-	h->epoch = epoch;
-	h->last_seq = seq;
-	h->durable_seq = 0;
-	/* An epoch starts at 1: what came before seq never reached us. */
-	if (seq > 1) {
-		h->missing += seq - 1;
-		log_warnx("host=%s reports 1..%llu of epoch %016llx are missing "
-		    "(dropped by the agent before it could deliver them)",
-		    h->name, (unsigned long long)seq - 1,
-		    (unsigned long long)epoch);
-	}
+	e->last_seq = seq;
 	return 1;
 }
 
 static void
 on_report(struct session *s, const Ccnode__Report *r)
 {
-	struct monitor	*m = s->ing->m;
-	struct host	*h = s->host;
-	uint64_t	 durable;
+	struct monitor		*m = s->ing->m;
+	struct host		*h = s->host;
+	struct host_epoch	*e;
 
 	if (r->epoch == 0 || r->seq == 0) {
 		log_warnx("host=%s sent a report without epoch or seq; closing",
@@ -106,16 +160,22 @@ on_report(struct session *s, const Ccnode__Report *r)
 		return;
 	}
 	m->stats.reports++;
-	if (check_seq(m, h, r->epoch, r->seq)) {
+	if (check_seq(h, r->epoch, r->seq, &e)) {
 		h->reports++;
-		store_ingest(m->store, h, r);
+		store_ingest(m->store, h, r, e == host_current_epoch(h));
 	} else {
 		h->duplicates++;
 		m->stats.duplicates++;
 	}
-	durable = r->epoch == h->epoch ? h->durable_seq :
-	    r->epoch == h->prev_epoch ? h->prev_durable_seq : 0;
-	send_ack(s, r->epoch, r->seq, durable);
+	/* A report of another epoch than the pending ack's: send that one. */
+	if (s->ack_pending && s->ack_epoch != e->epoch)
+		flush_ack(s);
+	s->ack_epoch = e->epoch;
+	s->ack_seq = r->seq;
+	if (!s->ack_pending) {
+		s->ack_pending = 1;
+		event_active(s->ack_ev, EV_TIMEOUT, 0);
+	}
 }
 
 static void
@@ -158,6 +218,7 @@ ingest_closed_cb(struct wconn *c, const char *why, void *arg)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	ing->nsessions--;
+	event_free(s->ack_ev);
 	free(s);
 }
 
@@ -166,30 +227,14 @@ static const struct wconn_cbs ingest_cbs = {
 	.closed = ingest_closed_cb,
 };
 
-static int
-valid_host_name(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 253)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
-			return 0;
-	}
-	return 1;
-}
-
 static void
 ingest_accept_cb(struct wconn *c, const Ccnode__Hello *hello,
     Ccnode__Welcome *w, void *arg)
 {
-	struct ingest	*ing = arg;
-	struct session	*s, *old;
-	struct host	*h;
+	struct ingest		*ing = arg;
+	struct session		*s, *old;
+	struct host		*h;
+	struct host_epoch	*e;
 
 	if (strcmp(hello->role, "agent") != 0) {
 		log_warnx("refused peer=%s reason=\"role '%s' on the report "
@@ -225,6 +270,7 @@ ingest_accept_cb(struct wconn *c, const Ccnode__Hello *hello,
 	s->ing = ing;
 	s->c = c;
 	s->host = h;
+	s->ack_ev = event_new(ing->m->base, -1, 0, ingest_ack_cb, s);
 	s->next = ing->sessions;
 	if (ing->sessions != NULL)
 		ing->sessions->prev = s;
@@ -233,11 +279,14 @@ ingest_accept_cb(struct wconn *c, const Ccnode__Hello *hello,
 	h->conn = c;
 	snprintf(h->peer, sizeof(h->peer), "%s", wconn_peer(c));
 	wconn_set_cbs(c, &ingest_cbs, s);
-	w->epoch = h->epoch;
-	w->durable_seq = h->durable_seq;
+	/* The durable point of the current epoch; the others come in Acks. */
+	if ((e = host_current_epoch(h)) != NULL) {
+		w->epoch = e->epoch;
+		w->durable_seq = e->durable_seq;
+	}
 	log_info("agent connected host=%s peer=%s version=%s last_seq=%llu",
 	    h->name, wconn_peer(c), hello->version,
-	    (unsigned long long)h->last_seq);
+	    (unsigned long long)(e ? e->last_seq : 0));
 }
 
 struct ingest *
@@ -273,6 +322,7 @@ ingest_free(struct ingest *ing)
 		next = s->next;
 		s->host->conn = NULL;
 		wconn_free(s->c);
+		event_free(s->ack_ev);
 		free(s);
 	}
 	free(ing);
@@ -281,16 +331,19 @@ ingest_free(struct ingest *ing)
 void
 ingest_durable(struct ingest *ing)
 {
-	struct session *s;
+	struct session	*s, *next;
+	int		 i;
 
-	for (s = ing->sessions; s != NULL; s = s->next) {
+	/* Sends never free a session here (wire.c closes from the loop). */
+	for (s = ing->sessions; s != NULL; s = next) {
 		struct host *h = s->host;
 
-		if (h->epoch != 0)
-			send_ack(s, h->epoch, h->last_seq, h->durable_seq);
-		if (h->prev_epoch != 0 && h->prev_durable_seq != 0)
-			send_ack(s, h->prev_epoch, h->prev_last_seq,
-			    h->prev_durable_seq);
+		next = s->next;
+		for (i = 0; i < h->nepochs; i++)
+			if (h->epochs[i].durable_seq != 0)
+				send_ack(s, h->epochs[i].epoch,
+				    h->epochs[i].last_seq,
+				    h->epochs[i].durable_seq);
 	}
 }
 

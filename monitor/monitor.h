@@ -56,15 +56,28 @@ struct monitor_conf {
 	uint64_t		 max_frame_size;
 };
 
+#define HOST_EPOCHS	8
+
 /* An agent's host. */
 struct host {
 	char		*name;
 	char		 ip[64];
-	/* Sequence numbers: the current epoch and the one before. */
-	uint64_t	 epoch, last_seq, durable_seq;
-	uint64_t	 prev_epoch, prev_last_seq, prev_durable_seq;
-	uint64_t	 save_epoch, save_seq;		/* at the running save */
-	uint64_t	 save_prev_epoch, save_prev_seq;
+	/*
+	 * Sequence numbers, per epoch of the agent's spool.  An agent that
+	 * crashes starts a new epoch but may still hold reports of older
+	 * ones; each is deduplicated and acknowledged on its own.  The
+	 * current epoch is the one that appeared last.
+	 */
+	struct host_epoch {
+		uint64_t	 epoch;
+		uint64_t	 last_seq;	/* highest stored */
+		uint64_t	 durable_seq;	/* highest saved to disk */
+		uint64_t	 save_seq;	/* last_seq when the save began */
+		uint64_t	 order;		/* when it appeared */
+		int64_t		 touched_ms;	/* last report */
+	}		 epochs[HOST_EPOCHS];
+	int		 nepochs;
+	uint64_t	 epoch_order;
 	uint64_t	 reports, duplicates, missing;
 	/* From the agent's status. */
 	char		 version[32];
@@ -165,6 +178,11 @@ struct series	*series_new(enum series_kind);
 void		 series_free(struct series *);
 /* Adds one sample of metric idx at t (ms); out-of-order samples return -1. */
 int		 series_add(struct series *, int idx, int64_t t_ms, double v);
+/*
+ * The source's clock went back to t: close the open buckets past it, so
+ * that samples from t on are taken (and overwrite what they meet).
+ */
+void		 series_jump(struct series *, int64_t t_ms);
 /* Calls fn for every stored point of idx at level in [from, to]. */
 size_t		 series_read(const struct series *, int idx, int level,
 		    int64_t from_ms, int64_t to_ms,
@@ -186,8 +204,13 @@ size_t		 store_hosts(struct store *, struct host ***);
 size_t		 store_instances(struct store *, struct instance ***);
 size_t		 store_nhosts(const struct store *);
 size_t		 store_ninstances(const struct store *);
-/* Applies one report of h, already checked for duplicates. */
-void		 store_ingest(struct store *, struct host *, const Ccnode__Report *);
+/*
+ * Applies one report of h, already checked for duplicates.  current: it
+ * belongs to the host's current epoch, so its sequence number, not its
+ * clock, orders it after what is stored.
+ */
+void		 store_ingest(struct store *, struct host *, const Ccnode__Report *,
+		    int current);
 /* Drops instances not seen for instance-expire. */
 void		 store_expire(struct store *, int64_t now_ms);
 /* Persist support: entities rebuilt from a snapshot. */
@@ -195,6 +218,8 @@ struct instance	*store_instance_restore(struct store *, const char *name,
 		    struct host *);
 /* Whether the instance's sample is current (reported in the last rounds). */
 int		 instance_fresh(const struct instance *, int64_t now_ms);
+/* The host's current epoch (the one that appeared last), or NULL. */
+struct host_epoch *host_current_epoch(struct host *);
 
 /* ingest.c */
 struct ingest	*ingest_new(struct monitor *, char **cause);

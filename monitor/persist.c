@@ -116,14 +116,22 @@ write_host(struct writer *w, struct arena *a, const struct host *h)
 {
 	Ccnode__HistoryRecord	rec = CCNODE__HISTORY_RECORD__INIT;
 	Ccnode__HostRecord	hr = CCNODE__HOST_RECORD__INIT;
+	int			i;
 
 	arena_reset(a, SIZE_MAX);
 	hr.name = h->name;
 	hr.ip = (char *)h->ip;
-	hr.epoch = h->epoch;
-	hr.last_seq = h->last_seq;
-	hr.prev_epoch = h->prev_epoch;
-	hr.prev_last_seq = h->prev_last_seq;
+	hr.epochs = arena_alloc(a, HOST_EPOCHS * sizeof(*hr.epochs));
+	for (i = 0; i < h->nepochs; i++) {
+		Ccnode__EpochRecord *er = arena_alloc(a, sizeof(*er));
+
+		ccnode__epoch_record__init(er);
+		er->epoch = h->epochs[i].epoch;
+		er->last_seq = h->epochs[i].last_seq;
+		er->order = h->epochs[i].order;
+		er->touched_ms = h->epochs[i].touched_ms;
+		hr.epochs[hr.n_epochs++] = er;
+	}
 	hr.reports = h->reports;
 	hr.duplicates = h->duplicates;
 	hr.missing = h->missing;
@@ -281,36 +289,34 @@ mark_hosts(struct persist *p)
 {
 	struct host	**hv;
 	size_t		  n, i;
+	int		  k;
 
 	n = store_hosts(p->m->store, &hv);
-	for (i = 0; i < n; i++) {
-		hv[i]->save_epoch = hv[i]->epoch;
-		hv[i]->save_seq = hv[i]->last_seq;
-		hv[i]->save_prev_epoch = hv[i]->prev_epoch;
-		hv[i]->save_prev_seq = hv[i]->prev_last_seq;
-	}
+	for (i = 0; i < n; i++)
+		for (k = 0; k < hv[i]->nepochs; k++)
+			hv[i]->epochs[k].save_seq = hv[i]->epochs[k].last_seq;
 	free(hv);
 }
 
-/* The save finished: what it held is durable now. */
+/*
+ * The save finished: what it held is durable now.  An epoch slot reused
+ * since the save began has a save_seq of 0 (set when it was made).
+ */
 static void
 mark_durable(struct persist *p)
 {
-	struct host	**hv, *h;
-	size_t		  n, i;
+	struct host_epoch	*e;
+	struct host		**hv;
+	size_t			  n, i;
+	int			  k;
 
 	n = store_hosts(p->m->store, &hv);
-	for (i = 0; i < n; i++) {
-		h = hv[i];
-		if (h->save_epoch != 0 && h->save_epoch == h->epoch)
-			h->durable_seq = MAXIMUM(h->durable_seq, h->save_seq);
-		else if (h->save_epoch != 0 && h->save_epoch == h->prev_epoch)
-			h->prev_durable_seq = MAXIMUM(h->prev_durable_seq,
-			    h->save_seq);
-		if (h->save_prev_epoch != 0 && h->save_prev_epoch == h->prev_epoch)
-			h->prev_durable_seq = MAXIMUM(h->prev_durable_seq,
-			    h->save_prev_seq);
-	}
+	for (i = 0; i < n; i++)
+		for (k = 0; k < hv[i]->nepochs; k++) {
+			e = &hv[i]->epochs[k];
+			if (e->save_seq > e->durable_seq)
+				e->durable_seq = e->save_seq;
+		}
 	free(hv);
 	if (p->m->ingest != NULL)
 		ingest_durable(p->m->ingest);
@@ -335,9 +341,15 @@ persist_save_bg(struct persist *p)
 		return;
 	}
 	if (pid == 0) {
-		/* The child: write the image, and nothing else. */
+		/*
+		 * The child: write the image, and nothing else.  It lets go of
+		 * the sockets it inherited at once, so that agent links that
+		 * close get their FIN, and a monitor restarted meanwhile can
+		 * bind its ports.
+		 */
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
+		close_from(STDERR_FILENO + 1);
 		_exit(save(p) == 0 ? 0 : 1);
 	}
 	p->child = pid;
@@ -404,10 +416,17 @@ load_host(struct persist *p, const Ccnode__HostRecord *r)
 	    (h = store_host(p->m->store, r->name, 1)) == NULL)
 		return;
 	snprintf(h->ip, sizeof(h->ip), "%s", r->ip);
-	h->epoch = r->epoch;
-	h->last_seq = h->durable_seq = r->last_seq;
-	h->prev_epoch = r->prev_epoch;
-	h->prev_last_seq = h->prev_durable_seq = r->prev_last_seq;
+	/* Everything in the file is durable. */
+	for (i = 0; i < r->n_epochs && i < HOST_EPOCHS; i++) {
+		struct host_epoch *e = &h->epochs[h->nepochs++];
+
+		e->epoch = r->epochs[i]->epoch;
+		e->last_seq = e->durable_seq = r->epochs[i]->last_seq;
+		e->order = r->epochs[i]->order;
+		e->touched_ms = r->epochs[i]->touched_ms;
+		if (e->order > h->epoch_order)
+			h->epoch_order = e->order;
+	}
 	h->reports = r->reports;
 	h->duplicates = r->duplicates;
 	h->missing = r->missing;

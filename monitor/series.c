@@ -27,7 +27,8 @@
 #include "monitor.h"
 #include "util.h"
 
-#define CHUNK	128
+#define CHUNK_SHIFT	7
+#define CHUNK		(1 << CHUNK_SHIFT)
 
 const struct series_level series_levels[SERIES_LEVELS] = {
 	{ "5s", 5, 768 },
@@ -156,8 +157,9 @@ static struct chunk *
 ring_chunk(struct ring *r, int level, int64_t bucket, int create)
 {
 	int64_t		 nchunks = series_levels[level].points / CHUNK;
-	int64_t		 first = floor_div(bucket, CHUNK) * CHUNK;
-	int64_t		 ci = floor_div(bucket, CHUNK) % nchunks;
+	int64_t		 q = bucket >> CHUNK_SHIFT;	/* floor: CHUNK is 2^k */
+	int64_t		 first = q << CHUNK_SHIFT;
+	int64_t		 ci = q % nchunks;
 	struct chunk	*c;
 	int		 i;
 
@@ -292,6 +294,32 @@ series_add(struct series *s, int idx, int64_t t_ms, double raw)
 	}
 	t->used = 1;
 	return 0;
+}
+
+void
+series_jump(struct series *s, int64_t t_ms)
+{
+	struct track	*t;
+	int		 i, l;
+	int64_t		 b;
+
+	for (i = 0; i < s->n; i++) {
+		t = &s->t[i];
+		if (!t->used)
+			continue;
+		for (l = 0; l < SERIES_LEVELS; l++) {
+			struct acc *a = &t->acc[l];
+
+			b = floor_div(t_ms, (int64_t)series_levels[l].step_s * 1000);
+			if (a->n > 0 && a->bucket > b)
+				ring_put(&t->ring[l], l, a->bucket, a->sum / a->n);
+			if (a->bucket > b) {
+				a->bucket = b;
+				a->n = 0;
+				a->sum = 0;
+			}
+		}
+	}
 }
 
 size_t

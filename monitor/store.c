@@ -191,6 +191,18 @@ stale_after_ms(const struct host *h)
 	return MAXIMUM(3 * iv, 60000);
 }
 
+struct host_epoch *
+host_current_epoch(struct host *h)
+{
+	struct host_epoch	*cur = NULL;
+	int			 i;
+
+	for (i = 0; i < h->nepochs; i++)
+		if (cur == NULL || h->epochs[i].order > cur->order)
+			cur = &h->epochs[i];
+	return cur;
+}
+
 int
 instance_fresh(const struct instance *in, int64_t now_ms)
 {
@@ -202,11 +214,15 @@ instance_fresh(const struct instance *in, int64_t now_ms)
 static void
 copy_str(char *dst, size_t len, const char *src)
 {
-	snprintf(dst, len, "%s", src ? src : "");
+	size_t n = src ? strnlen(src, len - 1) : 0;
+
+	/* Ingest calls this a dozen times per sample: no snprintf here. */
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 static void
-ingest_instance(struct store *st, struct host *h, int64_t t,
+ingest_instance(struct store *st, struct host *h, int64_t t, int current,
     const Ccnode__InstanceSample *is)
 {
 	struct monitor	*m = st->m;
@@ -248,11 +264,16 @@ ingest_instance(struct store *st, struct host *h, int64_t t,
 		    h->name, is->addr);
 	}
 	m->stats.samples++;
-	in->last_seen_ms = now;
 	if (t < in->sample_ms) {
-		m->stats.out_of_order++;
-		return;
+		if (!current) {
+			/* An older epoch's report, older than what we show. */
+			m->stats.out_of_order++;
+			return;
+		}
+		/* The agent's clock went back: its sequence order rules. */
+		series_jump(in->series, t);
 	}
+	in->last_seen_ms = now;
 	in->sample_ms = t;
 	copy_str(in->addr, sizeof(in->addr), is->addr);
 	copy_str(in->kind, sizeof(in->kind), is->kind);
@@ -322,12 +343,26 @@ ingest_instance(struct store *st, struct host *h, int64_t t,
 }
 
 void
-store_ingest(struct store *st, struct host *h, const Ccnode__Report *r)
+store_ingest(struct store *st, struct host *h, const Ccnode__Report *r,
+    int current)
 {
 	const Ccnode__AgentStatus	*as = r->agent;
 	const Ccnode__HostSample	*hs = r->host_sample;
 	size_t				 i, n;
 
+	if (r->time_ms < h->sample_ms) {
+		if (!current) {
+			st->m->stats.out_of_order++;
+			log_debug("host=%s: a report of an older epoch, older "
+			    "than the last sample; not applied", h->name);
+			return;
+		}
+		log_limited(&st->rl, LL_WARN, "host=%s: the agent's clock went "
+		    "back %lld ms; its reports are ordered by sequence number",
+		    h->name, (long long)(h->sample_ms - r->time_ms));
+		series_jump(h->series, r->time_ms);
+		h->prev_net_ms = 0;
+	}
 	h->last_report_ms = wall_ms();
 	if (as != NULL) {
 		copy_str(h->version, sizeof(h->version), as->version);
@@ -337,8 +372,8 @@ store_ingest(struct store *st, struct host *h, const Ccnode__Report *r)
 		h->started_ms = as->started_ms;
 		h->interval_ms = as->sample_interval_ms;
 	}
-	if (hs != NULL && r->time_ms >= h->sample_ms) {
-		h->sample_ms = r->time_ms;
+	h->sample_ms = r->time_ms;
+	if (hs != NULL) {
 		copy_str(h->ip, sizeof(h->ip), hs->ip);
 		n = MINIMUM(hs->n_values, (size_t)HM_COUNT);
 		for (i = 0; i < n; i++)
@@ -364,7 +399,7 @@ store_ingest(struct store *st, struct host *h, const Ccnode__Report *r)
 		}
 	}
 	for (i = 0; i < r->n_instances; i++)
-		ingest_instance(st, h, r->time_ms, r->instances[i]);
+		ingest_instance(st, h, r->time_ms, current, r->instances[i]);
 }
 
 void
