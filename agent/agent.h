@@ -10,11 +10,15 @@
  *			and on disk
  *	shipper.c	the report link to the monitor
  *	control.c	the management port (5000)
+ *	supervisor.c	the redis-server and interface processes it runs
+ *	params.c	instance parameters, and the configs written from them
+ *	actions.c	online requests: SetParams, KillAllConnections, ...
  */
 #ifndef CC_AGENT_H
 #define CC_AGENT_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -22,6 +26,7 @@
 #include "wire.h"
 
 struct event_base;
+struct supervisor;
 struct spool;
 struct shipper;
 struct sampler;
@@ -50,6 +55,17 @@ struct addr_list {
 	struct addr	*v;
 };
 
+struct backoff {
+	uint64_t	 min_ms, max_ms;
+};
+
+struct crash_loop {
+	unsigned	 limit;
+	uint64_t	 window_ms;
+};
+
+enum { CRASH_RETRY, CRASH_STOP };
+
 struct agent_conf {
 	struct conf_head	 head;
 	char			*bind;
@@ -62,6 +78,17 @@ struct agent_conf {
 	char			*tls_ca_cert_file;
 	char			*state_dir;
 	char			*spool_dir;
+	char			*log_dir;
+	uint64_t		 log_max_size;
+	long long		 log_keep;
+	char			*redis_server_path;
+	char			*interface_path;
+	uint64_t		 stop_timeout;		/* ms */
+	uint64_t		 start_timeout;		/* ms */
+	struct backoff		 backoff;
+	uint64_t		 reset_after;		/* ms */
+	struct crash_loop	 crash_loop;
+	int			 crash_loop_action;
 	uint64_t		 sample_interval;	/* ms */
 	uint64_t		 sample_timeout;	/* ms */
 	char			*instance_bind;
@@ -83,12 +110,116 @@ struct agent {
 	struct sampler		*sampler;
 	struct control		*control;
 	struct hostsampler	*host;
+	struct supervisor	*sup;
+	char			*redis_exe;	/* realpath of redis-server-path */
+	char			*interface_exe;
 	char			*host_name;
 	char			*advertise_ip;
 	int64_t			 started_ms;
 	double			 host_values[HM_COUNT];	/* last host sample */
 	double			 net_rx_rate, net_tx_rate;	/* bytes/s */
 };
+
+/* The client-facing, agent and probe users of a spawned redis. */
+#define AGENT_USER	"ccagent"
+#define PROBE_USER	"ccprobe"
+/* CLIENT SETNAME prefixes that KillAllConnections spares. */
+#define AGENT_CLIENT_PREFIX	"ccagent"
+#define PROBE_CLIENT_PREFIX	"ccmonitor"
+
+enum { KIND_REDIS, KIND_INTERFACE };
+
+struct kv {
+	char	*k, *v;
+};
+
+struct kvlist {
+	size_t		 n;
+	struct kv	*v;
+};
+
+/* The files of one supervised instance. */
+struct inst_files {
+	const char	*name;
+	char		*dir;		/* state-dir/instances/NAME */
+	char		*conf_path;	/* redis.conf or nutcracker.yml */
+	char		*data_dir;	/* redis dir */
+	char		*cluster_conf;
+	char		*proc_path;	/* pid, start time, exe: for adoption */
+	char		*agent_pw_path, *probe_pw_path;
+	char		*agent_pw, *probe_pw;
+	char		*log_path;	/* redis logfile / nutcracker -o */
+	char		*out_path;	/* stdout and stderr */
+};
+
+/* One answer to a management request; see Ccnode__Result. */
+struct op_result {
+	int		 ok;
+	int		 code;		/* Ccnode__ErrorReply__Code when !ok */
+	char		 msg[512];
+	struct kvlist	 applied;	/* keys only */
+	struct kvlist	 needs_restart;
+	uint64_t	 count;
+	const char	*instance;	/* name, to describe afterwards */
+};
+/* Called exactly once per request, maybe before the request returns. */
+typedef void op_done_fn(void *arg, struct op_result *);
+
+/* params.c */
+const char	*kind_name(int);
+int		 kind_parse(const char *);
+int		 param_online(const char *);
+/* Checks params for a kind; start: for StartInstance.  0, or -1 and *cause. */
+int		 params_check(int kind, Ccnode__Param *const *, size_t, int start,
+		    char **cause);
+int		 params_redis_conf(const struct inst_files *, const struct kvlist *,
+		    const char *bind, int port, char **out, char **cause);
+int		 params_nutcracker_yaml(const struct inst_files *,
+		    const struct kvlist *, const char *bind, int port, char **out,
+		    char **cause);
+/* The ACL rules of the default user under disable-command-list. */
+char		*params_acl_default(const struct kvlist *);
+const char	*kv_get(const struct kvlist *, const char *);
+void		 kv_set(struct kvlist *, const char *, const char *);
+void		 kv_del(struct kvlist *, const char *);
+void		 kv_clear(struct kvlist *);
+
+/* supervisor.c */
+struct supervisor *supervisor_new(struct agent *, char **cause);
+/* Frees the supervisor; the processes keep running (adopted next start). */
+void		 supervisor_free(struct supervisor *);
+/* A child exited (SIGCHLD); returns 1 if it was a supervised process. */
+int		 supervisor_child(struct supervisor *, pid_t, int status);
+void		 sup_start(struct supervisor *, const Ccnode__StartInstance *,
+		    op_done_fn *, void *);
+void		 sup_stop(struct supervisor *, const char *, op_done_fn *, void *);
+void		 sup_restart(struct supervisor *, const char *, op_done_fn *,
+		    void *);
+void		 sup_set_params(struct supervisor *, const Ccnode__SetParams *,
+		    op_done_fn *, void *);
+void		 sup_kill_clients(struct supervisor *, const char *, op_done_fn *,
+		    void *);
+void		 sup_flush(struct supervisor *, const char *, op_done_fn *, void *);
+void		 sup_promote(struct supervisor *, const char *, op_done_fn *,
+		    void *);
+/* Appends the supervised instances to a ListInstances answer. */
+void		 sup_list(struct supervisor *, Ccnode__InstanceList *);
+void		 sup_describe(struct supervisor *, const char *,
+		    Ccnode__InstanceInfo *);
+/* What the sampler should sample: each supervised instance, in turn. */
+struct sample_target {
+	const char	*name;
+	const char	*ip;
+	int		 port;
+	int		 kind;		/* KIND_REDIS, KIND_INTERFACE, -1: watch */
+	const char	*user;
+	const char	*passfile;
+	const char	*probe_user;
+	const char	*probe_passfile;
+	const char	*state;		/* supervised: the supervisor's state */
+};
+size_t		 sup_targets(struct supervisor *, struct sample_target **);
+void		 sup_info_free(Ccnode__InstanceInfo *);
 
 /* conf.c */
 extern const struct conf_def agent_conf_defs[];
@@ -152,6 +283,9 @@ void		 sampler_reconfigure(struct sampler *);
 /* Builds the ListInstances answer; free it with sampler_list_free. */
 void		 sampler_list(struct sampler *, Ccnode__InstanceList *);
 void		 sampler_list_free(Ccnode__InstanceList *);
+/* Sends a process event to the monitor now, in a report of its own. */
+void		 sampler_event(struct sampler *, const char *instance,
+		    const char *event, const char *detail);
 
 /* control.c */
 struct control	*control_new(struct agent *, char **cause);

@@ -135,6 +135,51 @@ free_watches(void *field)
 	*head = NULL;
 }
 
+/* restart-backoff MIN MAX */
+static int
+parse_backoff(void *field, int argc, char **argv, char **cause)
+{
+	struct backoff	*b = field;
+	uint64_t	 lo, hi;
+
+	if (argc != 2 || parse_duration_ms(argv[0], &lo) == -1 ||
+	    parse_duration_ms(argv[1], &hi) == -1) {
+		*cause = xstrdup("usage: restart-backoff MIN MAX (durations)");
+		return -1;
+	}
+	if (lo < 10 || hi < lo || hi > 3600000) {
+		*cause = xstrdup("needs 10ms <= MIN <= MAX <= 1h");
+		return -1;
+	}
+	b->min_ms = lo;
+	b->max_ms = hi;
+	return 0;
+}
+
+/* crash-loop LIMIT WINDOW */
+static int
+parse_crash_loop(void *field, int argc, char **argv, char **cause)
+{
+	struct crash_loop	*cl = field;
+	long long		 n;
+	uint64_t		 w;
+
+	if (argc != 2 || parse_ll(argv[0], &n) == -1 ||
+	    parse_duration_ms(argv[1], &w) == -1) {
+		*cause = xstrdup("usage: crash-loop LIMIT WINDOW");
+		return -1;
+	}
+	if (n < 1 || n > 1000 || w < 1000 || w > 86400000) {
+		*cause = xstrdup("needs 1 <= LIMIT <= 1000 and 1s <= WINDOW <= 1d");
+		return -1;
+	}
+	cl->limit = (unsigned)n;
+	cl->window_ms = w;
+	return 0;
+}
+
+static const char *const crash_actions[] = { "retry", "stop", NULL };
+
 #define F(name)	offsetof(struct agent_conf, name), \
 		sizeof(((struct agent_conf *)0)->name)
 #define MS(x)	((long long)(x))
@@ -175,6 +220,40 @@ const struct conf_def agent_conf_defs[] = {
 	  MS(10), MS(3600000), NULL, NULL, NULL, "DURATION",
 	  "How long an instance may take to answer; must be below "
 	  "sample-interval." },
+	{ "log-dir", CONF_STRING, 0, F(log_dir), "/var/log/ccagent", 0, 0,
+	  NULL, NULL, NULL, "DIR", "Logs of supervised processes, and the "
+	  "audit log of destructive requests." },
+	{ "log-max-size", CONF_SIZE, CONF_RELOAD, F(log_max_size), "64mb",
+	  64 * 1024, 64 * 1024 * MB, NULL, NULL, NULL, "SIZE", "A supervised "
+	  "process's log is rotated past this size." },
+	{ "log-keep", CONF_INT, CONF_RELOAD, F(log_keep), "3", 1, 100, NULL,
+	  NULL, NULL, "N", "Rotated logs kept per process." },
+	{ "redis-server-path", CONF_STRING, 0, F(redis_server_path),
+	  "/usr/bin/redis-server", 0, 0, NULL, NULL, NULL, "PATH",
+	  "The only binary run for kind redis." },
+	{ "interface-path", CONF_STRING, 0, F(interface_path),
+	  "/usr/sbin/nutcracker", 0, 0, NULL, NULL, NULL, "PATH",
+	  "The only binary run for kind interface (twemproxy)." },
+	{ "stop-timeout", CONF_DURATION, CONF_RELOAD, F(stop_timeout), "10s",
+	  MS(100), MS(3600000), NULL, NULL, NULL, "DURATION", "After SIGTERM, "
+	  "how long a process may take before SIGKILL." },
+	{ "start-timeout", CONF_DURATION, CONF_RELOAD, F(start_timeout), "60s",
+	  MS(1000), MS(3600000), NULL, NULL, NULL, "DURATION", "How long a new "
+	  "process may go without answering PING before it is killed and "
+	  "counted as a failed start (a Redis that answers LOADING is alive)." },
+	{ "restart-backoff", CONF_CUSTOM, CONF_RELOAD, F(backoff), "500ms 30s",
+	  0, 0, NULL, parse_backoff, NULL, "MIN MAX", "Delay before a restart: "
+	  "the first after a stable run is immediate, then MIN doubling up to "
+	  "MAX, with jitter." },
+	{ "restart-reset-after", CONF_DURATION, CONF_RELOAD, F(reset_after),
+	  "60s", MS(1000), MS(86400000), NULL, NULL, NULL, "DURATION",
+	  "Uptime after which the backoff starts over." },
+	{ "crash-loop", CONF_CUSTOM, CONF_RELOAD, F(crash_loop), "5 60s", 0, 0,
+	  NULL, parse_crash_loop, NULL, "LIMIT WINDOW", "LIMIT exits within "
+	  "WINDOW make the instance fatal (an event goes to the monitor)." },
+	{ "crash-loop-action", CONF_ENUM, CONF_RELOAD, F(crash_loop_action),
+	  "retry", 0, 0, crash_actions, NULL, NULL, "retry|stop", "What a "
+	  "fatal instance does: keep retrying at the longest delay, or stop." },
 	{ "instance-bind", CONF_STRING, 0, F(instance_bind), "127.0.0.1", 0, 0,
 	  NULL, NULL, NULL, "IP", "Default listen address of spawned "
 	  "instances." },
@@ -242,6 +321,12 @@ agent_conf_check(struct agent_conf *c, char **cause)
 	    parse_ip(c->advertise_addr, 0, &ss, &len) == -1) {
 		xasprintf(cause, "%s: advertise-addr: '%s' is not an IP address",
 		    conf_where(c, "advertise-addr"), c->advertise_addr);
+		return -1;
+	}
+	if (c->redis_server_path[0] != '/' || c->interface_path[0] != '/') {
+		xasprintf(cause, "%s: binary paths must be absolute",
+		    conf_where(c, c->redis_server_path[0] != '/' ?
+		    "redis-server-path" : "interface-path"));
 		return -1;
 	}
 	if (c->host_name != NULL && !valid_host_name(c->host_name)) {

@@ -3,12 +3,23 @@
  * HMAC handshake and TLS as the report link.  Every request type has one
  * row in handlers[]; a request type without a row gets a typed
  * UNSUPPORTED error, and the connection stays open.
+ *
+ * Requests that change something may answer later (a stop waits for the
+ * process to exit): each is a creq, which outlives its session if need be
+ * and then answers no one.  Destructive requests are written to the audit
+ * log, log-dir/audit.log: when, who (address and Hello name), what, and
+ * how it ended.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define LOG_COMP "control"
 #include "log.h"
@@ -17,10 +28,26 @@
 
 #define MAX_SESSIONS	256
 
+struct creq;
+
 struct csession {
 	struct control	*ctl;
 	struct wconn	*c;
+	char		*who;		/* peer address and Hello name */
+	struct creq	*reqs;		/* waiting for an answer */
 	struct csession	*next, *prev;
+};
+
+/* A request whose answer may come later. */
+struct creq {
+	struct control	*ctl;
+	struct csession	*cs;		/* NULL once the session is gone */
+	uint64_t	 id;
+	const char	*what;
+	char		*instance;
+	char		*who;
+	int		 audit;
+	struct creq	*next;		/* in cs->reqs */
 };
 
 struct control {
@@ -32,16 +59,29 @@ struct control {
 
 typedef void handler_fn(struct csession *, uint64_t id, const Ccnode__Request *);
 
-static handler_fn	handle_host_info, handle_list_instances;
+static handler_fn	handle_host_info, handle_list_instances, handle_start,
+			handle_stop, handle_restart, handle_set, handle_kill,
+			handle_flush, handle_promote, handle_analyze;
 
+/* audit: destructive requests go to the audit log. */
 static const struct {
 	Ccnode__Request__ReqCase	 type;
 	const char			*name;
 	handler_fn			*fn;
+	int				 audit;
 } handlers[] = {
-	{ CCNODE__REQUEST__REQ_HOST_INFO, "HostInfo", handle_host_info },
+	{ CCNODE__REQUEST__REQ_HOST_INFO, "HostInfo", handle_host_info, 0 },
 	{ CCNODE__REQUEST__REQ_LIST_INSTANCES, "ListInstances",
-	  handle_list_instances },
+	  handle_list_instances, 0 },
+	{ CCNODE__REQUEST__REQ_START, "StartInstance", handle_start, 0 },
+	{ CCNODE__REQUEST__REQ_STOP, "StopInstance", handle_stop, 1 },
+	{ CCNODE__REQUEST__REQ_RESTART, "RestartInstance", handle_restart, 1 },
+	{ CCNODE__REQUEST__REQ_SET_PARAMS, "SetParams", handle_set, 0 },
+	{ CCNODE__REQUEST__REQ_KILL_CLIENTS, "KillAllConnections", handle_kill,
+	  1 },
+	{ CCNODE__REQUEST__REQ_FLUSH, "FlushInstance", handle_flush, 1 },
+	{ CCNODE__REQUEST__REQ_PROMOTE, "PromoteInstance", handle_promote, 1 },
+	{ CCNODE__REQUEST__REQ_ANALYZE, "Analyze", handle_analyze, 0 },
 };
 
 static void
@@ -123,11 +163,172 @@ handle_list_instances(struct csession *cs, uint64_t id,
 	Ccnode__Response	resp = CCNODE__RESPONSE__INIT;
 	Ccnode__InstanceList	list;
 
+	ccnode__instance_list__init(&list);
+	sup_list(cs->ctl->a->sup, &list);
 	sampler_list(cs->ctl->a->sampler, &list);
 	resp.resp_case = CCNODE__RESPONSE__RESP_INSTANCES;
 	resp.instances = &list;
 	reply(cs, id, &resp);
 	sampler_list_free(&list);
+}
+
+/* ---- requests answered later ------------------------------------------------ */
+
+static struct creq *
+creq_new(struct csession *cs, uint64_t id, const char *what,
+    const char *instance, int audit)
+{
+	struct creq *q = xcalloc(1, sizeof(*q));
+
+	q->ctl = cs->ctl;
+	q->cs = cs;
+	q->id = id;
+	q->what = what;
+	q->instance = xstrdup(instance ? instance : "");
+	q->who = xstrdup(cs->who);
+	q->audit = audit;
+	q->next = cs->reqs;
+	cs->reqs = q;
+	return q;
+}
+
+static void
+audit(struct creq *q, const struct op_result *r)
+{
+	struct control	*ctl = q->ctl;
+	char		*path, *line, ts[40];
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	int		 fd;
+
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	xasprintf(&line, "%s %s request=%s instance=%s result=%s detail=\"%s\"\n",
+	    ts, q->who, q->what, q->instance, r->ok ? "ok" : "refused", r->msg);
+	xasprintf(&path, "%s/audit.log", ctl->a->conf->log_dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0640)) == -1 || write(fd, line, strlen(line)) == -1)
+		log_warnx("audit log %s: %s", path, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	log_notice("audit %s request=%s instance=%s result=%s", q->who, q->what,
+	    q->instance, r->ok ? "ok" : "refused");
+	free(path);
+	free(line);
+}
+
+/* The answer of a request: a Result, or an ErrorReply. */
+static void
+creq_done(void *arg, struct op_result *r)
+{
+	struct creq		*q = arg, **pp;
+	struct csession		*cs = q->cs;
+	Ccnode__Response	 resp = CCNODE__RESPONSE__INIT;
+	Ccnode__Result		 res = CCNODE__RESULT__INIT;
+	Ccnode__InstanceInfo	 ii;
+	char			**applied = NULL, **restart = NULL;
+	size_t			 i;
+
+	if (q->audit)
+		audit(q, r);
+	if (cs != NULL) {
+		for (pp = &cs->reqs; *pp != q; pp = &(*pp)->next)
+			;
+		*pp = q->next;
+		if (!r->ok)
+			reply_error(cs, q->id, (Ccnode__ErrorReply__Code)r->code,
+			    r->msg);
+		else {
+			res.message = r->msg;
+			applied = xcalloc(r->applied.n + 1, sizeof(*applied));
+			for (i = 0; i < r->applied.n; i++)
+				applied[i] = r->applied.v[i].k;
+			res.n_applied = r->applied.n;
+			res.applied = applied;
+			restart = xcalloc(r->needs_restart.n + 1,
+			    sizeof(*restart));
+			for (i = 0; i < r->needs_restart.n; i++)
+				restart[i] = r->needs_restart.v[i].k;
+			res.n_needs_restart = r->needs_restart.n;
+			res.needs_restart = restart;
+			res.count = r->count;
+			ccnode__instance_info__init(&ii);
+			if (r->instance != NULL) {
+				sup_describe(q->ctl->a->sup, r->instance, &ii);
+				if (ii.name != NULL)
+					res.instance = &ii;
+			}
+			resp.resp_case = CCNODE__RESPONSE__RESP_RESULT;
+			resp.result = &res;
+			reply(cs, q->id, &resp);
+			if (res.instance != NULL)
+				sup_info_free(&ii);
+			free(applied);
+			free(restart);
+		}
+	}
+	free(q->instance);
+	free(q->who);
+	free(q);
+}
+
+static void
+handle_start(struct csession *cs, uint64_t id, const Ccnode__Request *req)
+{
+	sup_start(cs->ctl->a->sup, req->start, creq_done,
+	    creq_new(cs, id, "StartInstance", req->start->name, 0));
+}
+
+static void
+handle_stop(struct csession *cs, uint64_t id, const Ccnode__Request *req)
+{
+	sup_stop(cs->ctl->a->sup, req->stop->name, creq_done,
+	    creq_new(cs, id, "StopInstance", req->stop->name, 1));
+}
+
+static void
+handle_restart(struct csession *cs, uint64_t id, const Ccnode__Request *req)
+{
+	sup_restart(cs->ctl->a->sup, req->restart->name, creq_done,
+	    creq_new(cs, id, "RestartInstance", req->restart->name, 1));
+}
+
+static void
+handle_set(struct csession *cs, uint64_t id, const Ccnode__Request *req)
+{
+	sup_set_params(cs->ctl->a->sup, req->set_params, creq_done,
+	    creq_new(cs, id, "SetParams", req->set_params->name, 0));
+}
+
+static void
+handle_kill(struct csession *cs, uint64_t id, const Ccnode__Request *req)
+{
+	sup_kill_clients(cs->ctl->a->sup, req->kill_clients->name, creq_done,
+	    creq_new(cs, id, "KillAllConnections", req->kill_clients->name, 1));
+}
+
+static void
+handle_flush(struct csession *cs, uint64_t id, const Ccnode__Request *req)
+{
+	sup_flush(cs->ctl->a->sup, req->flush->name, creq_done,
+	    creq_new(cs, id, "FlushInstance", req->flush->name, 1));
+}
+
+static void
+handle_promote(struct csession *cs, uint64_t id, const Ccnode__Request *req)
+{
+	sup_promote(cs->ctl->a->sup, req->promote->name, creq_done,
+	    creq_new(cs, id, "PromoteInstance", req->promote->name, 1));
+}
+
+static void
+handle_analyze(struct csession *cs, uint64_t id, const Ccnode__Request *req)
+{
+	log_warnx("refused %s request=Analyze instance=%s reason=\"big-key "
+	    "scans are not available in this version\"", cs->who,
+	    req->analyze->name);
+	reply_error(cs, id, CCNODE__ERROR_REPLY__CODE__UNSUPPORTED,
+	    "big-key scans are not available in this version of ccagent");
 }
 
 static void
@@ -158,11 +359,23 @@ control_msg_cb(struct wconn *c, const Ccnode__Envelope *env, void *arg)
 }
 
 static void
+session_forget(struct csession *cs)
+{
+	struct creq *q;
+
+	/* Requests still running answer no one. */
+	for (q = cs->reqs; q != NULL; q = q->next)
+		q->cs = NULL;
+	free(cs->who);
+}
+
+static void
 control_closed_cb(struct wconn *c, const char *why, void *arg)
 {
 	struct csession *cs = arg;
 
 	log_debug("session closed peer=%s reason=\"%s\"", wconn_peer(c), why);
+	session_forget(cs);
 	if (cs->prev != NULL)
 		cs->prev->next = cs->next;
 	else
@@ -195,6 +408,7 @@ control_accept_cb(struct wconn *c, const Ccnode__Hello *hello,
 	cs = xcalloc(1, sizeof(*cs));
 	cs->ctl = ctl;
 	cs->c = c;
+	xasprintf(&cs->who, "peer=%s name=%.64s", wconn_peer(c), hello->name);
 	cs->next = ctl->sessions;
 	if (ctl->sessions != NULL)
 		ctl->sessions->prev = cs;
@@ -238,6 +452,7 @@ control_free(struct control *ctl)
 	for (cs = ctl->sessions; cs != NULL; cs = next) {
 		next = cs->next;
 		wconn_free(cs->c);
+		session_forget(cs);
 		free(cs);
 	}
 	free(ctl);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <sys/file.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +53,34 @@ sighup_cb(evutil_socket_t sig, short ev, void *arg)
 	log_set_level((enum log_level)a->conf->log_level);
 	sampler_reconfigure(a->sampler);
 	daemon_notify_ready();
+}
+
+/* Children exit: supervised processes, reaped at once, on the loop. */
+static void
+sigchld_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct agent	*a = arg;
+	pid_t		 pid;
+	int		 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		if (a->sup == NULL || !supervisor_child(a->sup, pid, status))
+			log_info("reaped pid=%d status=%d", (int)pid, status);
+}
+
+/* The binary a process of ours should run, symlinks resolved (on Debian,
+ * /usr/bin/redis-server is redis-check-rdb). */
+static char *
+resolve_exe(const char *path)
+{
+	char *real = realpath(path, NULL);
+
+	if (real == NULL) {
+		log_warnx("%s: %s; instances of that kind will fail to start",
+		    path, strerror(errno));
+		return xstrdup(path);
+	}
+	return real;
 }
 
 static void
@@ -154,7 +183,7 @@ int
 main(int argc, char **argv)
 {
 	struct agent	*a = &agent_state;
-	struct event	*ev_hup, *ev_term, *ev_int, *ev_sync;
+	struct event	*ev_hup, *ev_term, *ev_int, *ev_sync, *ev_chld;
 	struct timeval	 tv = { SYNC_MS / 1000, 0 };
 	char		*cause = NULL, hostname[256];
 
@@ -212,9 +241,16 @@ main(int argc, char **argv)
 	if ((a->base = event_base_new()) == NULL)
 		fatal("cannot create the event base");
 	a->host = host_new();
+	a->redis_exe = resolve_exe(a->conf->redis_server_path);
+	a->interface_exe = resolve_exe(a->conf->interface_path);
+	ev_chld = evsignal_new(a->base, SIGCHLD, sigchld_cb, a);
+	evsignal_add(ev_chld, NULL);
 	if ((a->control = control_new(a, &cause)) == NULL)
 		fatal("%s", cause);
 	a->shipper = shipper_new(a);
+	/* Adopts what runs and starts what should, before sampling begins. */
+	if ((a->sup = supervisor_new(a, &cause)) == NULL)
+		fatal("%s", cause);
 	a->sampler = sampler_new(a);
 
 	ev_hup = evsignal_new(a->base, SIGHUP, sighup_cb, a);
@@ -238,6 +274,9 @@ main(int argc, char **argv)
 	daemon_watchdog_stop();
 	control_free(a->control);
 	sampler_free(a->sampler);
+	a->sampler = NULL;
+	/* The supervised processes keep running; the next agent adopts them. */
+	supervisor_free(a->sup);
 	shipper_free(a->shipper);
 	spool_close(a->spool);
 	host_free(a->host);
@@ -245,12 +284,15 @@ main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_sync);
+	event_free(ev_chld);
 	event_base_free(a->base);
 	wire_conf_clear(&a->report_wc);
 	wire_conf_clear(&a->control_wc);
 	agent_conf_free(a->conf);
 	free(a->host_name);
 	free(a->advertise_ip);
+	free(a->redis_exe);
+	free(a->interface_exe);
 	log_info("ccagent stopped");
 	return 0;
 }

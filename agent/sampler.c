@@ -1,8 +1,10 @@
 /*
  * sampler.c: every sample-interval, one round: the host through
- * libstatgrab, and INFO ALL from every watched instance over its own
- * persistent connection, each with a sample-timeout.  When every instance
- * has answered or timed out, the round becomes one Report in the spool.
+ * libstatgrab, and INFO ALL from every watched or supervised redis (PING
+ * through an interface process) over its own persistent connection, each
+ * with a sample-timeout.  When every instance has answered or timed out,
+ * the round becomes one Report in the spool.  Process events go out at
+ * once, each in a report of its own.
  *
  * Rounds start on wall-clock multiples of the interval, so that all agents
  * sample at the same moments and the monitor's time buckets line up.
@@ -31,8 +33,12 @@ struct inst {
 	char		*name;
 	char		*ip;
 	int		 port;
+	int		 kind;		/* KIND_REDIS, KIND_INTERFACE, -1: watch */
 	char		*user;
 	char		*passfile;
+	char		*probe_user;
+	char		*probe_pass;	/* read once, from the probe's file */
+	const char	*state;		/* supervised: the supervisor's state */
 	char		 addr[64];	/* as reported: advertised IP:port */
 	struct rconn	*rc;
 	int		 pending;	/* INFO outstanding in this round */
@@ -86,6 +92,9 @@ info_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 		inst_result(in, 0, err);
 	else if (r->type == REDIS_REPLY_ERROR)
 		inst_result(in, 0, r->str);
+	else if (in->kind == KIND_INTERFACE)
+		inst_result(in, r->type == REDIS_REPLY_STATUS, "unexpected reply "
+		    "to PING");
 	else if (r->type != REDIS_REPLY_STRING)
 		inst_result(in, 0, "unexpected reply type to INFO");
 	else {
@@ -100,25 +109,34 @@ info_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 }
 
 static struct inst *
-inst_new(struct sampler *s, const struct watch *w)
+inst_new(struct sampler *s, const struct sample_target *t)
 {
 	struct inst		*in = xcalloc(1, sizeof(*in));
 	struct rconn_opts	 o;
 	const char		*ip;
+	char			*cause = NULL;
 
 	in->s = s;
-	in->name = xstrdup(w->name);
-	in->ip = xstrdup(w->ip);
-	in->port = w->port;
-	in->user = w->user ? xstrdup(w->user) : NULL;
-	in->passfile = w->passfile ? xstrdup(w->passfile) : NULL;
+	in->name = xstrdup(t->name);
+	in->ip = xstrdup(t->ip);
+	in->port = t->port;
+	in->kind = t->kind;
+	in->state = t->state;
+	in->user = t->user ? xstrdup(t->user) : NULL;
+	in->passfile = t->passfile ? xstrdup(t->passfile) : NULL;
+	if (t->probe_user != NULL &&
+	    (in->probe_pass = read_small_file(t->probe_passfile, 256, 1, NULL,
+	    &cause)) != NULL)
+		in->probe_user = xstrdup(t->probe_user);
+	free(cause);
 	/* A loopback instance is reached through the advertised address. */
-	ip = (strncmp(w->ip, "127.", 4) == 0 || strcmp(w->ip, "::1") == 0) ?
-	    s->a->advertise_ip : w->ip;
+	ip = (strncmp(t->ip, "127.", 4) == 0 || strcmp(t->ip, "::1") == 0) ?
+	    s->a->advertise_ip : t->ip;
 	snprintf(in->addr, sizeof(in->addr), strchr(ip, ':') ? "[%s]:%d" :
-	    "%s:%d", ip, w->port);
+	    "%s:%d", ip, t->port);
 	memset(&o, 0, sizeof(o));
-	o.client_name = CLIENT_NAME;
+	/* nutcracker closes the connection on CLIENT: no name for it. */
+	o.client_name = t->kind == KIND_INTERFACE ? NULL : CLIENT_NAME;
 	o.user = in->user;
 	o.password_file = in->passfile;
 	o.connect_timeout_ms = (uint32_t)s->a->conf->sample_timeout;
@@ -136,18 +154,26 @@ inst_free(struct inst *in)
 	free(in->ip);
 	free(in->user);
 	free(in->passfile);
+	free(in->probe_user);
+	if (in->probe_pass != NULL) {
+		memset(in->probe_pass, 0, strlen(in->probe_pass));
+		free(in->probe_pass);
+	}
 	free(in);
 }
 
 static int
-same_watch(const struct inst *in, const struct watch *w)
+same_str(const char *a, const char *b)
 {
-	return strcmp(in->ip, w->ip) == 0 && in->port == w->port &&
-	    ((in->user == NULL && w->user == NULL) ||
-	    (in->user && w->user && strcmp(in->user, w->user) == 0)) &&
-	    ((in->passfile == NULL && w->passfile == NULL) ||
-	    (in->passfile && w->passfile &&
-	    strcmp(in->passfile, w->passfile) == 0));
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+static int
+same_target(const struct inst *in, const struct sample_target *t)
+{
+	return strcmp(in->ip, t->ip) == 0 && in->port == t->port &&
+	    in->kind == t->kind && same_str(in->user, t->user) &&
+	    same_str(in->passfile, t->passfile);
 }
 
 /*
@@ -165,11 +191,17 @@ fill_sample(struct inst *in, Ccnode__InstanceSample *is,
 	ccnode__instance_sample__init(is);
 	is->name = in->name;
 	is->addr = in->addr;
-	is->kind = "redis";
+	is->kind = in->kind == KIND_INTERFACE ? "interface" : "redis";
 	is->up = in->up;
 	is->error = in->error;
 	is->rtt_us = in->rtt_us;
-	if (!in->up)
+	if (in->state != NULL)
+		is->state = (char *)in->state;
+	if (in->probe_user != NULL) {
+		is->probe_user = in->probe_user;
+		is->probe_password = in->probe_pass;
+	}
+	if (!in->up || in->kind == KIND_INTERFACE)
 		return;
 	is->n_values = RM_COUNT;
 	is->values = in->info.values;
@@ -229,7 +261,7 @@ round_finish(struct sampler *s)
 
 	s->round_open = 0;
 	for (in = s->insts; in != NULL; in = in->next)
-		if (in->up) {
+		if (in->up && in->kind != KIND_INTERFACE) {
 			ndbs += (size_t)in->info.ndbs;
 			nreps += (size_t)in->info.nreplicas;
 		}
@@ -343,33 +375,66 @@ sampler_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	for (in = s->insts; in != NULL; in = in->next) {
 		in->pending = 1;
 		in->sent_us = mono_us();
-		rconn_cmdf(in->rc, info_cb, in, "INFO ALL");
+		rconn_cmdf(in->rc, info_cb, in, in->kind == KIND_INTERFACE ?
+		    "PING" : "INFO ALL");
 	}
 	if (--s->pending == 0 && s->round_open)
 		round_finish(s);
+}
+
+/* What to sample: the watch lines, then the supervised instances. */
+static size_t
+targets(struct sampler *s, struct sample_target **out)
+{
+	struct sample_target	*t, *sup = NULL;
+	const struct watch	*w;
+	size_t			 n = 0, nsup = 0, i;
+
+	for (w = s->a->conf->watches; w != NULL; w = w->next)
+		n++;
+	if (s->a->sup != NULL)
+		nsup = sup_targets(s->a->sup, &sup);
+	t = xcalloc(n + nsup + 1, sizeof(*t));
+	n = 0;
+	for (w = s->a->conf->watches; w != NULL; w = w->next, n++) {
+		t[n].name = w->name;
+		t[n].ip = w->ip;
+		t[n].port = w->port;
+		t[n].kind = -1;
+		t[n].user = w->user;
+		t[n].passfile = w->passfile;
+	}
+	for (i = 0; i < nsup; i++)
+		t[n++] = sup[i];
+	free(sup);
+	*out = t;
+	return n;
 }
 
 void
 sampler_reconfigure(struct sampler *s)
 {
 	struct agent_conf	*c = s->a->conf;
-	const struct watch	*w;
-	struct inst		*in, **pp, *tail = NULL;
+	struct sample_target	*t;
+	struct inst		*in, **pp, *tail;
+	size_t			 n, i;
 
+	n = targets(s, &t);
 	for (in = s->insts; in != NULL; in = in->next)
 		in->seen = 0;
-	for (w = c->watches; w != NULL; w = w->next) {
+	for (i = 0; i < n; i++) {
 		for (in = s->insts; in != NULL; in = in->next)
-			if (strcmp(in->name, w->name) == 0)
+			if (strcmp(in->name, t[i].name) == 0)
 				break;
-		if (in != NULL && same_watch(in, w)) {
+		if (in != NULL && in->seen)
+			continue;	/* a watch and an instance share a name */
+		if (in != NULL && same_target(in, &t[i])) {
 			in->seen = 1;
+			in->state = t[i].state;
 			rconn_set_timeout(in->rc, (uint32_t)c->sample_timeout);
 			continue;
 		}
-		if (in != NULL)
-			in->seen = 0;	/* changed: replaced below */
-		in = inst_new(s, w);
+		in = inst_new(s, &t[i]);
 		in->seen = 2;
 		for (tail = s->insts; tail && tail->next; tail = tail->next)
 			;
@@ -378,9 +443,10 @@ sampler_reconfigure(struct sampler *s)
 		else
 			s->insts = in;
 		s->ninsts++;
-		log_info("watching instance name=%s addr=%s:%d", w->name,
-		    w->ip, w->port);
+		log_info("sampling instance name=%s addr=%s:%d", t[i].name,
+		    t[i].ip, t[i].port);
 	}
+	free(t);
 	for (pp = &s->insts; *pp != NULL; ) {
 		in = *pp;
 		if (in->seen) {
@@ -389,7 +455,7 @@ sampler_reconfigure(struct sampler *s)
 		}
 		*pp = in->next;
 		s->ninsts--;
-		log_info("stopped watching instance name=%s", in->name);
+		log_info("stopped sampling instance name=%s", in->name);
 		if (in->pending && --s->pending == 0 && s->round_open) {
 			inst_free(in);
 			round_finish(s);
@@ -402,6 +468,43 @@ sampler_reconfigure(struct sampler *s)
 		evtimer_del(s->tick);
 		schedule(s);
 	}
+}
+
+void
+sampler_event(struct sampler *s, const char *instance, const char *event,
+    const char *detail)
+{
+	struct agent		*a = s->a;
+	Ccnode__Envelope	 env = CCNODE__ENVELOPE__INIT;
+	Ccnode__Report		 rep = CCNODE__REPORT__INIT;
+	Ccnode__AgentStatus	 st = CCNODE__AGENT_STATUS__INIT;
+	Ccnode__ProcessEvent	 ev = CCNODE__PROCESS_EVENT__INIT, *evp = &ev;
+	uint8_t			*buf;
+	size_t			 len;
+
+	ev.instance = (char *)instance;
+	ev.event = (char *)event;
+	ev.time_ms = wall_ms();
+	ev.detail = (char *)detail;
+	st.version = PACKAGE_VERSION;
+	st.spool_reports = spool_count(a->spool);
+	st.spool_bytes = spool_bytes(a->spool);
+	st.dropped_reports = spool_dropped(a->spool);
+	st.started_ms = a->started_ms;
+	st.sample_interval_ms = (uint32_t)s->interval_ms;
+	st.advertise_addr = a->advertise_ip;
+	rep.epoch = spool_epoch(a->spool);
+	rep.seq = spool_next_seq(a->spool);
+	rep.time_ms = ev.time_ms;
+	rep.host = a->host_name;
+	rep.agent = &st;
+	rep.n_events = 1;
+	rep.events = &evp;
+	env.body_case = CCNODE__ENVELOPE__BODY_REPORT;
+	env.report = &rep;
+	buf = wire_pack(&env, &len);
+	spool_add(a->spool, rep.seq, buf, len);
+	shipper_kick(a->shipper);
 }
 
 struct sampler *
@@ -440,9 +543,13 @@ sampler_list(struct sampler *s, Ccnode__InstanceList *l)
 	Ccnode__InstanceInfo	*ii;
 	size_t			 i = 0;
 
-	ccnode__instance_list__init(l);
-	l->items = xcalloc((size_t)s->ninsts + 1, sizeof(*l->items));
+	/* Watches only: the supervisor describes its own instances. */
+	i = l->n_items;
+	l->items = xreallocarray(l->items, i + (size_t)s->ninsts + 1,
+	    sizeof(*l->items));
 	for (in = s->insts; in != NULL; in = in->next) {
+		if (in->kind != -1)
+			continue;
 		ii = xcalloc(1, sizeof(*ii));
 		ccnode__instance_info__init(ii);
 		ii->name = in->name;
@@ -469,7 +576,10 @@ sampler_list_free(Ccnode__InstanceList *l)
 {
 	size_t i;
 
-	for (i = 0; i < l->n_items; i++)
+	for (i = 0; i < l->n_items; i++) {
+		if (strcmp(l->items[i]->kind, "watch") != 0)
+			sup_info_free(l->items[i]);
 		free(l->items[i]);
+	}
 	free(l->items);
 }

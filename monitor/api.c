@@ -206,6 +206,16 @@ instance_json(struct monitor *m, const struct instance *in, int full)
 	json_object_set_new(s, "rtt_us", json_integer(in->rtt_us));
 	json_object_set_new(s, "source", json_string("agent"));
 	json_object_set_new(o, "sample", s);
+	if (in->proc_state[0] != '\0') {
+		/* Supervised: the agent's view of the process. */
+		s = json_object();
+		json_object_set_new(s, "state", json_str(in->proc_state));
+		json_object_set_new(s, "last_event", in->event[0] ?
+		    json_pack("{s:o,s:o,s:o}", "event", json_str(in->event),
+		    "detail", json_str(in->event_detail), "time",
+		    json_time_ms(in->event_ms)) : json_null());
+		json_object_set_new(o, "process", s);
+	}
 	if (!full)
 		return o;
 	json_object_set_new(o, "mode", json_str(in->mode));

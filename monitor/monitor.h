@@ -120,6 +120,14 @@ struct instance {
 	int64_t		 sample_ms;		/* agent's clock */
 	int64_t		 last_seen_ms;		/* ours */
 	struct series	*series;
+	/* Supervised instances: the agent's view of the process. */
+	char		 proc_state[16];
+	char		 event[16];		/* the last process event */
+	char		 event_detail[160];
+	int64_t		 event_ms;
+	/* The probe user the agent made for the monitor. */
+	char		 probe_user[32];
+	char		 probe_password[128];
 };
 
 struct monitor_stats {

@@ -277,6 +277,10 @@ ingest_instance(struct store *st, struct host *h, int64_t t, int current,
 	in->sample_ms = t;
 	copy_str(in->addr, sizeof(in->addr), is->addr);
 	copy_str(in->kind, sizeof(in->kind), is->kind);
+	copy_str(in->proc_state, sizeof(in->proc_state), is->state);
+	copy_str(in->probe_user, sizeof(in->probe_user), is->probe_user);
+	copy_str(in->probe_password, sizeof(in->probe_password),
+	    is->probe_password);
 	in->up = is->up;
 	copy_str(in->error, sizeof(in->error), is->error);
 	in->rtt_us = is->rtt_us;
@@ -342,6 +346,22 @@ ingest_instance(struct store *st, struct host *h, int64_t t, int current,
 		series_add(in->series, st->idx_ratio, t, used / max);
 }
 
+/* A process event from the agent: logged, and kept on the instance. */
+static void
+ingest_event(struct store *st, struct host *h, const Ccnode__ProcessEvent *e)
+{
+	struct instance *in = hmap_get(st->instances, e->instance);
+
+	log_info("event host=%s instance=%s event=%s detail=\"%s\"", h->name,
+	    e->instance, e->event, e->detail);
+	if (in == NULL || in->host != h || e->time_ms < in->event_ms)
+		return;
+	copy_str(in->event, sizeof(in->event), e->event);
+	copy_str(in->event_detail, sizeof(in->event_detail), e->detail);
+	copy_str(in->proc_state, sizeof(in->proc_state), e->event);
+	in->event_ms = e->time_ms;
+}
+
 void
 store_ingest(struct store *st, struct host *h, const Ccnode__Report *r,
     int current)
@@ -400,6 +420,8 @@ store_ingest(struct store *st, struct host *h, const Ccnode__Report *r,
 	}
 	for (i = 0; i < r->n_instances; i++)
 		ingest_instance(st, h, r->time_ms, current, r->instances[i]);
+	for (i = 0; i < r->n_events; i++)
+		ingest_event(st, h, r->events[i]);
 }
 
 void

@@ -1,0 +1,113 @@
+/*
+ * proc.h: one supervised process, shared by supervisor.c (its life) and
+ * actions.c (requests run against it).  Nothing else sees inside.
+ *
+ * States (one transition function, proc_set_state, logs every change and
+ * sends it to the monitor as an event):
+ *
+ *	stopped		not running, and not meant to (or never started)
+ *	starting	spawned (or adopted); waiting for PING to answer
+ *	running		answers PING
+ *	backoff		exited; restarting after a delay
+ *	stopping	SIGTERM sent; SIGKILL after stop-timeout
+ *	fatal		exited crash-loop LIMIT times within WINDOW; retrying
+ *			at the longest delay, or stopped (crash-loop-action)
+ */
+#ifndef CC_PROC_H
+#define CC_PROC_H
+
+#include <sys/types.h>
+#include <stdint.h>
+
+#include "agent.h"
+#include "rconn.h"
+
+#define PROC_STATES(X)		\
+	X(STOPPED, "stopped")	\
+	X(STARTING, "starting")	\
+	X(RUNNING, "running")	\
+	X(BACKOFF, "backoff")	\
+	X(STOPPING, "stopping")	\
+	X(FATAL, "fatal")
+
+#define X_ENUM(id, name) PS_##id,
+enum pstate { PROC_STATES(X_ENUM) };
+#undef X_ENUM
+
+struct exit_info {
+	int64_t		 time_ms;	/* 0: none yet */
+	int		 code;		/* -1: killed, or unknown (adopted) */
+	int		 sig;
+	int		 oom;
+	char		 detail[96];
+};
+
+/* A request waiting for a process to reach a state. */
+struct waiter {
+	op_done_fn	*done;
+	void		*arg;
+	int		 restart;	/* stop, then start */
+	int		 start;		/* waiting for running */
+	struct waiter	*next;
+};
+
+struct proc {
+	struct supervisor	*sup;
+	char			*name;
+	int			 kind;
+	int			 port;
+	int			 stats_port;	/* interface */
+	struct kvlist		 params;
+	int			 want_running;	/* the desired state */
+	enum pstate		 state;
+	struct inst_files	 f;
+	char			*ip;		/* where the agent reaches it */
+
+	pid_t			 pid;		/* 0: none */
+	uint64_t		 starttime;	/* /proc/PID/stat, clock ticks */
+	int			 adopted;	/* not our child: watched by pidfd */
+	int			 pidfd;
+	struct event		*pidfd_ev;
+	int			 sent_kill;	/* we sent SIGKILL */
+	int64_t			 started_ms;	/* wall */
+	uint64_t		 started_mono;
+	uint64_t		 alive_mono;	/* start deadline counts from here */
+
+	unsigned		 restarts;
+	struct exit_info	 last_exit;
+	uint64_t		*exits;		/* mono ms of recent exits (ring) */
+	unsigned		 nexits, exit_head;
+	uint64_t		 delay_ms;	/* the last backoff delay */
+	struct event		*timer;
+
+	struct rconn		*rc;		/* control connection */
+	struct waiter		*waiters;
+
+	uint64_t		 cpu_ticks;	/* for cpu_percent */
+	uint64_t		 cpu_mono;
+	double			 cpu_percent;
+	uint64_t		 rss;
+
+	struct proc		*next;
+};
+
+const char	*proc_state_name(enum pstate);
+struct proc	*sup_find(struct supervisor *, const char *);
+struct agent	*sup_agent(struct supervisor *);
+/* The control connection (user ccagent), made on first use. */
+struct rconn	*proc_conn(struct proc *);
+/* Saves the desired state of every instance (atomic write). */
+int		 sup_save(struct supervisor *, char **cause);
+
+/* actions.c */
+void		 act_set_params(struct proc *, const Ccnode__SetParams *,
+		    op_done_fn *, void *);
+void		 act_kill_clients(struct proc *, op_done_fn *, void *);
+void		 act_flush(struct proc *, op_done_fn *, void *);
+void		 act_promote(struct proc *, op_done_fn *, void *);
+/* A fresh result; fail() fills an error and calls done. */
+void		 op_init(struct op_result *, const char *instance);
+void		 op_fail(op_done_fn *, void *, const char *instance, int code,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#endif

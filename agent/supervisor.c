@@ -1,0 +1,1611 @@
+/*
+ * supervisor.c: the redis-server and interface (nutcracker) processes this
+ * agent runs.  See proc.h for the states.
+ *
+ * Desired state.  state-dir/desired.json lists every instance, its kind,
+ * port, params and whether it should run; it is written atomically (write,
+ * fsync, rename) before anything is spawned or stopped, so a kill -9 of the
+ * agent leaves either the old or the new version, never a torn one.
+ *
+ * Spawning.  fork, then in the child: its own session (a dying agent does
+ * not take it along), stdout and stderr to a file under log-dir (never a
+ * pipe the agent holds: the child would get SIGPIPE when the agent dies),
+ * every other descriptor closed, then execve of redis-server-path or
+ * interface-path with an argument array.  Nothing else is ever executed.
+ *
+ * Exits.  Our children's exits arrive at once through SIGCHLD on the event
+ * loop.  A process adopted after an agent restart is not our child: its
+ * exit is seen through a pidfd, or by polling /proc where pidfds are
+ * missing, and its exit status is unknown.
+ *
+ * Adoption.  After each spawn the agent records pid, start time (field 22
+ * of /proc/PID/stat) and the resolved binary.  At start it adopts a
+ * process only if all three still match, so a recycled PID is never taken
+ * for ours; and it never starts an instance whose port something else
+ * holds, so there are no duplicates.
+ *
+ * Restarts.  The first restart after a stable run (restart-reset-after of
+ * uptime) is immediate; later ones wait restart-backoff MIN, doubling up to
+ * MAX, with jitter.  crash-loop LIMIT exits within WINDOW make the
+ * instance fatal: it then retries at MAX, or stays stopped.
+ */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#define LOG_COMP "supervisor"
+#include "log.h"
+#include "json.h"
+#include "proc.h"
+#include "util.h"
+
+#define HEALTH_MS	100	/* PING while starting */
+#define START_WAIT_MS	5000	/* a start request answers by then */
+#define TICK_MS		2000	/* CPU and RSS; logs every 5 ticks */
+#define STATE_VERSION	1
+
+struct supervisor {
+	struct agent	*a;
+	struct proc	*procs;
+	char		*state_path;
+	char		*inst_root;
+	struct event	*tick;
+	unsigned	 ticks;
+	long		 hz;
+};
+
+#define X_NAME(id, name) name,
+static const char *const state_names[] = { PROC_STATES(X_NAME) };
+#undef X_NAME
+
+static void	proc_spawn(struct proc *);
+static void	proc_timer_cb(evutil_socket_t, short, void *);
+static void	proc_exited(struct proc *, int have_status, int status);
+static void	resolve_waiters(struct proc *);
+
+const char *
+proc_state_name(enum pstate st)
+{
+	return state_names[st];
+}
+
+struct agent *
+sup_agent(struct supervisor *sup)
+{
+	return sup->a;
+}
+
+struct proc *
+sup_find(struct supervisor *sup, const char *name)
+{
+	struct proc *p;
+
+	for (p = sup->procs; p != NULL; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+/* ---- /proc ------------------------------------------------------------------ */
+
+/*
+ * Reads /proc/PID/stat: the start time (clock ticks since boot), CPU ticks
+ * (utime + stime) and RSS pages.  The command name may hold spaces and
+ * parentheses, so fields are counted from the last ')'.  0 or -1.
+ */
+static int
+proc_stat(pid_t pid, uint64_t *start, uint64_t *ticks, uint64_t *rss)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 ut, st, sta;
+	long			 rs;
+	int			 fd;
+	ssize_t			 n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	/* After ") ": state(3) ... utime(14) stime(15) ... starttime(22) rss(24) */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
+	    "%*d %*d %*d %*d %*d %*d %llu %*u %ld", &ut, &st, &sta, &rs) != 4)
+		return -1;
+	if (start)
+		*start = sta;
+	if (ticks)
+		*ticks = ut + st;
+	if (rss)
+		*rss = rs > 0 ? (uint64_t)rs : 0;
+	return 0;
+}
+
+/* Whether /proc/PID/exe is exe (after an upgrade it reads "... (deleted)"). */
+static int
+proc_exe_is(pid_t pid, const char *exe)
+{
+	char	path[64], buf[PATH_MAX];
+	ssize_t	n;
+	size_t	del = strlen(" (deleted)");
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if ((n = readlink(path, buf, sizeof(buf) - 1)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	if ((size_t)n > del && strcmp(buf + n - del, " (deleted)") == 0)
+		buf[n - del] = '\0';
+	return strcmp(buf, exe) == 0;
+}
+
+/* Whether pid holds a listening TCP socket on port (IPv4 or IPv6). */
+static int
+proc_listens(pid_t pid, int port)
+{
+	static const char *const tables[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	unsigned long	inodes[64];
+	int		ninodes = 0, i, found = 0;
+	size_t		t;
+	char		line[512], path[320], link[64], want[64];
+	FILE		*fp;
+	DIR		*d;
+	struct dirent	*de;
+	ssize_t		 n;
+
+	for (t = 0; t < nitems(tables); t++) {
+		if ((fp = fopen(tables[t], "re")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			unsigned	lport, st;
+			unsigned long	ino;
+
+			/* sl local:port rem:port st tx:rx tr:when retr uid to inode */
+			if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x "
+			    "%x %*x:%*x %*x:%*x %*x %*u %*u %lu", &lport, &st,
+			    &ino) == 3 && (int)lport == port && st == 0x0A &&
+			    ninodes < (int)nitems(inodes))
+				inodes[ninodes++] = ino;
+		}
+		fclose(fp);
+	}
+	if (ninodes == 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while (!found && (de = readdir(d)) != NULL) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid,
+		    de->d_name);
+		if ((n = readlink(path, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[n] = '\0';
+		for (i = 0; i < ninodes && !found; i++) {
+			snprintf(want, sizeof(want), "socket:[%lu]", inodes[i]);
+			found = strcmp(link, want) == 0;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * Whether ip:port can be bound now: nothing else holds it, and the
+ * address is on this host.  On failure *why says which (static).
+ */
+static int
+port_free(const char *ip, int port, const char **why)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len;
+	int			fd, one = 1, ok;
+
+	*why = "not an IP address";
+	if (parse_ip(ip, (uint16_t)port, &ss, &len) == -1)
+		return 0;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		*why = strerror(errno);
+		return 0;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ok = bind(fd, (struct sockaddr *)&ss, len) == 0;
+	*why = ok ? NULL : errno == EADDRINUSE ? "in use on this host" :
+	    strerror(errno);
+	close(fd);
+	return ok;
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+/* Reads a password file, or makes one: 32 random bytes in hex, mode 0600. */
+static char *
+password(const char *path, char **cause)
+{
+	unsigned char	 raw[32];
+	char		*pw, *err = NULL;
+	size_t		 i;
+
+	if ((pw = read_small_file(path, 256, 1, NULL, &err)) != NULL &&
+	    strlen(pw) >= 32)
+		return pw;
+	free(pw);
+	free(err);
+	random_bytes(raw, sizeof(raw));
+	pw = xmalloc(sizeof(raw) * 2 + 1);
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(pw + i * 2, 3, "%02x", raw[i]);
+	if (write_file_atomic(path, pw, strlen(pw), cause) == -1) {
+		free(pw);
+		return NULL;
+	}
+	return pw;
+}
+
+static void
+files_free(struct inst_files *f)
+{
+	free(f->dir);
+	free(f->conf_path);
+	free(f->data_dir);
+	free(f->cluster_conf);
+	free(f->proc_path);
+	free(f->agent_pw_path);
+	free(f->probe_pw_path);
+	free(f->agent_pw);
+	free(f->probe_pw);
+	free(f->log_path);
+	free(f->out_path);
+	memset(f, 0, sizeof(*f));
+}
+
+static int
+files_init(struct supervisor *sup, struct proc *p, char **cause)
+{
+	struct inst_files	*f = &p->f;
+	const char		*logdir = sup->a->conf->log_dir;
+
+	f->name = p->name;
+	xasprintf(&f->dir, "%s/%s", sup->inst_root, p->name);
+	xasprintf(&f->conf_path, "%s/%s", f->dir, p->kind == KIND_REDIS ?
+	    "redis.conf" : "nutcracker.yml");
+	xasprintf(&f->data_dir, "%s/data", f->dir);
+	xasprintf(&f->cluster_conf, "%s/nodes.conf", f->dir);
+	xasprintf(&f->proc_path, "%s/proc", f->dir);
+	xasprintf(&f->agent_pw_path, "%s/agent.pass", f->dir);
+	xasprintf(&f->probe_pw_path, "%s/probe.pass", f->dir);
+	xasprintf(&f->log_path, "%s/%s.log", logdir, p->name);
+	xasprintf(&f->out_path, "%s/%s.out", logdir, p->name);
+	if (mkdir_p(f->data_dir, 0700) == -1) {
+		xasprintf(cause, "%s: %s", f->data_dir, strerror(errno));
+		return -1;
+	}
+	if ((f->agent_pw = password(f->agent_pw_path, cause)) == NULL ||
+	    (f->probe_pw = password(f->probe_pw_path, cause)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Records what adoption will check: pid, start time, binary. */
+static void
+write_proc_file(struct proc *p, const char *exe)
+{
+	char	buf[PATH_MAX + 64], *cause = NULL;
+	int	n;
+
+	n = snprintf(buf, sizeof(buf), "%d %" PRIu64 " %s\n", (int)p->pid,
+	    p->starttime, exe);
+	if (write_file_atomic(p->f.proc_path, buf, (size_t)n, &cause) == -1) {
+		log_warnx("instance %s: %s; it cannot be adopted after an "
+		    "agent restart", p->name, cause);
+		free(cause);
+	}
+}
+
+/* ---- desired state ------------------------------------------------------- */
+
+int
+sup_save(struct supervisor *sup, char **cause)
+{
+	json_t		*root, *arr, *o, *params;
+	struct proc	*p;
+	char		*text;
+	size_t		 i;
+	int		 rv;
+
+	arr = json_array();
+	for (p = sup->procs; p != NULL; p = p->next) {
+		params = json_object();
+		for (i = 0; i < p->params.n; i++)
+			json_object_set_new(params, p->params.v[i].k,
+			    json_string(p->params.v[i].v));
+		o = json_pack("{s:s,s:s,s:i,s:i,s:s,s:o}", "name", p->name,
+		    "kind", kind_name(p->kind), "port", p->port, "stats_port",
+		    p->stats_port, "desired", p->want_running ? "running" :
+		    "stopped", "params", params);
+		json_array_append_new(arr, o);
+	}
+	root = json_pack("{s:i,s:o}", "version", STATE_VERSION, "instances", arr);
+	text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(root);
+	rv = write_file_atomic(sup->state_path, text, strlen(text), cause);
+	free(text);
+	return rv;
+}
+
+static struct proc *
+proc_new(struct supervisor *sup, const char *name, int kind, int port,
+    int stats_port)
+{
+	struct proc *p = xcalloc(1, sizeof(*p)), **pp;
+
+	p->sup = sup;
+	p->name = xstrdup(name);
+	p->kind = kind;
+	p->port = port;
+	p->stats_port = stats_port;
+	p->pidfd = -1;
+	p->state = PS_STOPPED;
+	p->timer = evtimer_new(sup->a->base, proc_timer_cb, p);
+	for (pp = &sup->procs; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = p;
+	return p;
+}
+
+static void
+proc_free(struct proc *p)
+{
+	struct waiter *w, *next;
+
+	for (w = p->waiters; w != NULL; w = next) {
+		next = w->next;
+		op_fail(w->done, w->arg, p->name, CCNODE__ERROR_REPLY__CODE__INTERNAL,
+		    "the agent is shutting down");
+		free(w);
+	}
+	if (p->pidfd_ev != NULL)
+		event_free(p->pidfd_ev);
+	if (p->pidfd != -1)
+		close(p->pidfd);
+	event_free(p->timer);
+	rconn_free(p->rc);
+	kv_clear(&p->params);
+	files_free(&p->f);
+	free(p->exits);
+	free(p->ip);
+	free(p->name);
+	free(p);
+}
+
+/* The first address of a bind list ("IP IP" or "IP,IP"). */
+static const char *
+bind_first(const char *bind, char *buf, size_t len)
+{
+	size_t n = strcspn(bind, " ,");
+
+	snprintf(buf, len, "%.*s", (int)MINIMUM(n, len - 1), bind);
+	return buf;
+}
+
+/* The address the agent reaches an instance at, from its bind. */
+static void
+proc_set_ip(struct proc *p)
+{
+	const char	*bind = kv_get(&p->params, "bind");
+	char		 first[64];
+
+	free(p->ip);
+	if (bind == NULL)
+		bind = p->sup->a->conf->instance_bind;
+	bind_first(bind, first, sizeof(first));
+	if (strcmp(first, "0.0.0.0") == 0)
+		p->ip = xstrdup("127.0.0.1");
+	else if (strcmp(first, "::") == 0)
+		p->ip = xstrdup("::1");
+	else
+		p->ip = xstrdup(first);
+}
+
+/* Loads desired.json.  A damaged file stops the agent: guessing is worse. */
+static int
+load_state(struct supervisor *sup, char **cause)
+{
+	json_t		*root, *arr, *o, *params, *v;
+	json_error_t	 err;
+	struct proc	*p;
+	const char	*name, *kind, *desired, *k;
+	size_t		 i;
+	int		 port, stats_port, kd;
+
+	if (access(sup->state_path, F_OK) == -1)
+		return 0;
+	if ((root = json_load_file(sup->state_path, 0, &err)) == NULL) {
+		xasprintf(cause, "%s:%d: %s", sup->state_path, err.line, err.text);
+		return -1;
+	}
+	arr = json_object_get(root, "instances");
+	json_array_foreach(arr, i, o) {
+		name = json_string_value(json_object_get(o, "name"));
+		kind = json_string_value(json_object_get(o, "kind"));
+		desired = json_string_value(json_object_get(o, "desired"));
+		port = (int)json_integer_value(json_object_get(o, "port"));
+		stats_port = (int)json_integer_value(json_object_get(o,
+		    "stats_port"));
+		if (name == NULL || !valid_name(name) || kind == NULL ||
+		    (kd = kind_parse(kind)) == -1 || port < 1024 ||
+		    port > 65535 || desired == NULL || sup_find(sup, name)) {
+			xasprintf(cause, "%s: instance %zu is not valid",
+			    sup->state_path, i);
+			json_decref(root);
+			return -1;
+		}
+		p = proc_new(sup, name, kd, port, stats_port);
+		p->want_running = strcmp(desired, "running") == 0;
+		params = json_object_get(o, "params");
+		json_object_foreach(params, k, v)
+			if (json_is_string(v))
+				kv_set(&p->params, k, json_string_value(v));
+		proc_set_ip(p);
+		if (files_init(sup, p, cause) == -1) {
+			json_decref(root);
+			return -1;
+		}
+	}
+	json_decref(root);
+	return 0;
+}
+
+/* ---- the state machine ---------------------------------------------------- */
+
+/* The one place a state changes: logged, and sent to the monitor at once. */
+static void
+proc_set_state(struct proc *p, enum pstate st, const char *why)
+{
+	enum pstate old = p->state;
+
+	if (old == st)
+		return;
+	p->state = st;
+	if (st == PS_FATAL || (st == PS_BACKOFF && old == PS_RUNNING))
+		log_warnx("instance %s: %s -> %s reason=\"%s\"", p->name,
+		    state_names[old], state_names[st], why);
+	else
+		log_info("instance %s: %s -> %s reason=\"%s\"", p->name,
+		    state_names[old], state_names[st], why);
+	if (p->sup->a->sampler != NULL) {
+		sampler_event(p->sup->a->sampler, p->name, state_names[st], why);
+		sampler_reconfigure(p->sup->a->sampler);
+	}
+	resolve_waiters(p);
+}
+
+static void
+arm(struct proc *p, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	evtimer_del(p->timer);
+	evtimer_add(p->timer, &tv);
+}
+
+/* Answers the requests waiting on p, as far as its state allows. */
+static void
+resolve_waiters(struct proc *p)
+{
+	struct waiter	*w, **pp;
+	struct op_result r;
+	int		 done;
+
+	for (pp = &p->waiters; (w = *pp) != NULL; ) {
+		done = 0;
+		op_init(&r, p->name);
+		if (w->restart && p->state == PS_STOPPED) {
+			/* The stop half is done: start again. */
+			w->restart = 0;
+			w->start = 1;
+			p->want_running = 1;
+			proc_spawn(p);
+			pp = &p->waiters;	/* the spawn may have resolved it */
+			continue;
+		}
+		if (w->start) {
+			if (p->state == PS_RUNNING) {
+				snprintf(r.msg, sizeof(r.msg), "%s is running "
+				    "(pid %d)", p->name, (int)p->pid);
+				done = 1;
+			} else if (p->state == PS_BACKOFF || p->state == PS_FATAL ||
+			    p->state == PS_STOPPED) {
+				r.ok = 0;
+				r.code = CCNODE__ERROR_REPLY__CODE__INTERNAL;
+				snprintf(r.msg, sizeof(r.msg), "%s did not start: %s",
+				    p->name, p->last_exit.detail[0] ?
+				    p->last_exit.detail : state_names[p->state]);
+				done = 1;
+			}
+		} else if (!w->restart && p->state == PS_STOPPED) {
+			snprintf(r.msg, sizeof(r.msg), "%s is stopped", p->name);
+			done = 1;
+		}
+		if (!done) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		w->done(w->arg, &r);
+		free(w);
+	}
+}
+
+static void
+add_waiter(struct proc *p, op_done_fn *done, void *arg, int start, int restart)
+{
+	struct waiter *w = xcalloc(1, sizeof(*w));
+
+	w->done = done;
+	w->arg = arg;
+	w->start = start;
+	w->restart = restart;
+	w->next = p->waiters;
+	p->waiters = w;
+}
+
+/* Writes the instance's config file, from its params.  0 or -1. */
+static int
+write_config(struct proc *p, char **cause)
+{
+	char	*text = NULL, *bind;
+	int	 rv;
+
+	bind = xstrdup(kv_get(&p->params, "bind") ? kv_get(&p->params, "bind") :
+	    p->sup->a->conf->instance_bind);
+	for (char *c = bind; *c != '\0'; c++)
+		if (*c == ',')
+			*c = ' ';
+	if (p->kind == KIND_REDIS)
+		rv = params_redis_conf(&p->f, &p->params, bind, p->port, &text,
+		    cause);
+	else
+		rv = params_nutcracker_yaml(&p->f, &p->params, p->ip, p->port,
+		    &text, cause);
+	free(bind);
+	if (rv == 0)
+		rv = write_file_atomic(p->f.conf_path, text, strlen(text), cause);
+	free(text);
+	return rv;
+}
+
+/* Rotates path into path.1 .. path.N when it has grown past the limit. */
+static int
+rotate(struct supervisor *sup, const char *path)
+{
+	struct stat	 st;
+	char		*from, *to;
+	long long	 i, keep = sup->a->conf->log_keep;
+
+	if (stat(path, &st) == -1 || (uint64_t)st.st_size <=
+	    sup->a->conf->log_max_size)
+		return 0;
+	for (i = keep - 1; i >= 1; i--) {
+		xasprintf(&from, "%s.%lld", path, i);
+		xasprintf(&to, "%s.%lld", path, i + 1);
+		rename(from, to);
+		free(from);
+		free(to);
+	}
+	xasprintf(&to, "%s.1", path);
+	rename(path, to);
+	free(to);
+	return 1;
+}
+
+/*
+ * Starts the process.  Failures to even try (no config, no log file)
+ * count as an exit, so that backoff and the crash loop see them.
+ */
+static void
+proc_spawn(struct proc *p)
+{
+	struct agent	*a = p->sup->a;
+	const char	*exe = p->kind == KIND_REDIS ? a->redis_exe :
+			    a->interface_exe;
+	const char	*path = p->kind == KIND_REDIS ?
+			    a->conf->redis_server_path : a->conf->interface_path;
+	char		*cause = NULL, sport[16], interval[16] = "1000";
+	const char	*argv[16];
+	char *const	 envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	int		 out, errpipe[2], err = 0;
+	pid_t		 pid;
+	ssize_t		 n;
+	sigset_t	 none;
+
+	evtimer_del(p->timer);
+	p->sent_kill = 0;
+	if (write_config(p, &cause) == -1) {
+		log_errx("instance %s: cannot write its config: %s", p->name,
+		    cause);
+		snprintf(p->last_exit.detail, sizeof(p->last_exit.detail),
+		    "config: %.80s", cause);
+		free(cause);
+		proc_exited(p, 0, 0);
+		return;
+	}
+	rotate(p->sup, p->f.out_path);
+	out = open(p->f.out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0640);
+	if (out == -1 || pipe2(errpipe, O_CLOEXEC) == -1) {
+		log_errx("instance %s: %s: %s", p->name, p->f.out_path,
+		    strerror(errno));
+		if (out != -1)
+			close(out);
+		proc_exited(p, 0, 0);
+		return;
+	}
+	if (p->kind == KIND_REDIS) {
+		argv[0] = path;
+		argv[1] = p->f.conf_path;
+		argv[2] = NULL;
+	} else {
+		snprintf(sport, sizeof(sport), "%d", p->stats_port);
+		argv[0] = path;
+		argv[1] = "-c";
+		argv[2] = p->f.conf_path;
+		argv[3] = "-s";
+		argv[4] = sport;
+		argv[5] = "-a";
+		argv[6] = "127.0.0.1";
+		argv[7] = "-i";
+		argv[8] = interval;
+		argv[9] = "-o";
+		argv[10] = p->f.log_path;
+		argv[11] = NULL;
+	}
+	if ((pid = fork()) == -1) {
+		log_errx("instance %s: fork: %s", p->name, strerror(errno));
+		close(out);
+		close(errpipe[0]);
+		close(errpipe[1]);
+		proc_exited(p, 0, 0);
+		return;
+	}
+	if (pid == 0) {
+		/* The child: its own session, output to the file, exec. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		setsid();
+		dup2(out, STDOUT_FILENO);
+		dup2(out, STDERR_FILENO);
+		if ((n = open("/dev/null", O_RDONLY)) != -1 && n != STDIN_FILENO) {
+			dup2((int)n, STDIN_FILENO);
+			close((int)n);
+		}
+		if (errpipe[1] < 3) {
+			/* Keep the error pipe above the standard descriptors. */
+			int fd = fcntl(errpipe[1], F_DUPFD_CLOEXEC, 3);
+
+			errpipe[1] = fd;
+		}
+		/* Every descriptor but the standard ones and the error pipe. */
+		if (errpipe[1] > 3)
+			close_range(3, (unsigned)errpipe[1] - 1, 0);
+		close_range((unsigned)errpipe[1] + 1, ~0U, 0);
+		execve(path, (char *const *)argv, envp);
+		err = errno;
+		n = write(errpipe[1], &err, sizeof(err));
+		_exit(127);
+	}
+	close(out);
+	close(errpipe[1]);
+	/* EOF on the pipe: the exec happened (the pipe was close-on-exec). */
+	while ((n = read(errpipe[0], &err, sizeof(err))) == -1 && errno == EINTR)
+		;
+	close(errpipe[0]);
+	p->pid = pid;
+	p->adopted = 0;
+	p->started_ms = wall_ms();
+	p->started_mono = p->alive_mono = mono_ms();
+	p->cpu_ticks = 0;
+	p->cpu_mono = 0;
+	if (n == sizeof(err)) {
+		/* The child exits 127; SIGCHLD brings it through proc_exited. */
+		log_errx("instance %s: cannot execute %s: %s", p->name, path,
+		    strerror(err));
+		snprintf(p->last_exit.detail, sizeof(p->last_exit.detail),
+		    "exec %s: %s", path, strerror(err));
+		p->starttime = 0;
+		proc_set_state(p, PS_STARTING, "spawned");
+		return;
+	}
+	proc_stat(pid, &p->starttime, NULL, NULL);
+	write_proc_file(p, exe);
+	log_info("instance %s: spawned pid=%d %s %s", p->name, (int)pid, path,
+	    p->f.conf_path);
+	proc_set_state(p, PS_STARTING, "spawned");
+	arm(p, HEALTH_MS);
+}
+
+static void
+health_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
+{
+	struct proc *p = arg;
+
+	if (p->state != PS_STARTING)
+		return;
+	if (r != NULL && r->type == REDIS_REPLY_STATUS &&
+	    strcasecmp(r->str, "PONG") == 0) {
+		proc_set_state(p, PS_RUNNING, p->adopted ? "adopted, answers "
+		    "PING" : "answers PING");
+		return;
+	}
+	/* LOADING, MASTERDOWN, BUSY: alive, not ready. */
+	if (r != NULL && r->type == REDIS_REPLY_ERROR &&
+	    (strncmp(r->str, "LOADING", 7) == 0 ||
+	    strncmp(r->str, "BUSY", 4) == 0 ||
+	    strncmp(r->str, "MASTERDOWN", 10) == 0))
+		p->alive_mono = mono_ms();
+}
+
+/* Timer: health checks while starting, restarts, and the stop deadline. */
+static void
+proc_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct proc		*p = arg;
+	struct agent_conf	*c = p->sup->a->conf;
+	struct waiter		*w, **pp;
+	struct op_result	 r;
+
+	switch (p->state) {
+	case PS_STARTING:
+		/* A start request answers within START_WAIT_MS, ready or not. */
+		for (pp = &p->waiters; (w = *pp) != NULL; ) {
+			if (w->start && mono_ms() - p->started_mono >=
+			    START_WAIT_MS) {
+				op_init(&r, p->name);
+				snprintf(r.msg, sizeof(r.msg), "%s is starting "
+				    "(pid %d), not yet answering PING", p->name,
+				    (int)p->pid);
+				*pp = w->next;
+				w->done(w->arg, &r);
+				free(w);
+				continue;
+			}
+			pp = &w->next;
+		}
+		if (mono_ms() - p->alive_mono > c->start_timeout) {
+			log_warnx("instance %s: no answer to PING for %llu ms; "
+			    "killing pid %d", p->name,
+			    (unsigned long long)c->start_timeout, (int)p->pid);
+			p->sent_kill = 1;
+			kill(p->pid, SIGKILL);
+			return;
+		}
+		rconn_cmdf(proc_conn(p), health_cb, p, "PING");
+		arm(p, HEALTH_MS);
+		break;
+	case PS_BACKOFF:
+	case PS_FATAL:
+		proc_spawn(p);
+		break;
+	case PS_STOPPING:
+		log_warnx("instance %s: still running %llu ms after SIGTERM; "
+		    "SIGKILL", p->name, (unsigned long long)c->stop_timeout);
+		p->sent_kill = 1;
+		kill(p->pid, SIGKILL);
+		break;
+	default:
+		break;
+	}
+}
+
+struct rconn *
+proc_conn(struct proc *p)
+{
+	struct rconn_opts o;
+
+	if (p->rc != NULL)
+		return p->rc;
+	memset(&o, 0, sizeof(o));
+	o.client_name = p->kind == KIND_REDIS ? AGENT_CLIENT_PREFIX "-control" :
+	    NULL;
+	o.user = p->kind == KIND_REDIS ? AGENT_USER : NULL;
+	o.password_file = p->kind == KIND_REDIS ? p->f.agent_pw_path : NULL;
+	o.connect_timeout_ms = 1000;
+	o.timeout_ms = 5000;
+	o.max_reply = 16 * 1024 * 1024;
+	p->rc = rconn_new(p->sup->a->base, p->ip, p->port, &o, NULL, p);
+	return p->rc;
+}
+
+static const char *
+signame(int sig)
+{
+	const char *s = sigabbrev_np(sig);
+
+	return s ? s : "?";
+}
+
+/* Whether the exits in the window reached the crash-loop limit. */
+static int
+crash_loop(struct proc *p)
+{
+	struct crash_loop	*cl = &p->sup->a->conf->crash_loop;
+	uint64_t		 now = mono_ms();
+	unsigned		 i, n = 0, cap = cl->limit;
+
+	if (p->exits == NULL || p->nexits != cap) {
+		free(p->exits);
+		p->exits = xcalloc(cap, sizeof(*p->exits));
+		p->nexits = cap;
+		p->exit_head = 0;
+	}
+	p->exits[p->exit_head] = now;
+	p->exit_head = (p->exit_head + 1) % cap;
+	for (i = 0; i < cap; i++)
+		if (p->exits[i] != 0 && now - p->exits[i] <= cl->window_ms)
+			n++;
+	return n >= cl->limit;
+}
+
+/*
+ * The process is gone (or never started).  have_status: status is a wait
+ * status (our child); otherwise the exit was seen from outside.
+ */
+static void
+proc_exited(struct proc *p, int have_status, int status)
+{
+	struct agent_conf	*c = p->sup->a->conf;
+	struct exit_info	*e = &p->last_exit;
+	uint64_t		 uptime = p->started_mono ? mono_ms() -
+				    p->started_mono : 0;
+	char			 why[256];
+	uint64_t		 jitter, delay;
+
+	if (p->pidfd_ev != NULL) {
+		event_free(p->pidfd_ev);
+		p->pidfd_ev = NULL;
+	}
+	if (p->pidfd != -1) {
+		close(p->pidfd);
+		p->pidfd = -1;
+	}
+	evtimer_del(p->timer);
+	if (p->rc != NULL)
+		rconn_close(p->rc, "the process exited");
+	e->time_ms = wall_ms();
+	e->code = -1;
+	e->sig = 0;
+	e->oom = 0;
+	if (have_status && WIFEXITED(status)) {
+		e->code = WEXITSTATUS(status);
+		if (e->code != 127 || strncmp(e->detail, "exec ", 5) != 0)
+			snprintf(e->detail, sizeof(e->detail), "exit %d", e->code);
+	} else if (have_status && WIFSIGNALED(status)) {
+		e->sig = WTERMSIG(status);
+		/* A SIGKILL nobody here sent: most likely the OOM killer. */
+		e->oom = e->sig == SIGKILL && !p->sent_kill;
+		snprintf(e->detail, sizeof(e->detail), "killed by SIG%s%s%s",
+		    signame(e->sig), WCOREDUMP(status) ? " (core dumped)" : "",
+		    e->oom ? " (OOM killer?)" : "");
+	} else if (p->pid != 0)
+		snprintf(e->detail, sizeof(e->detail), "exited (status unknown: "
+		    "adopted)");
+	if (p->pid != 0)
+		log_warnx("instance %s: pid %d %s after %llu ms", p->name,
+		    (int)p->pid, e->detail, (unsigned long long)uptime);
+	p->pid = 0;
+	p->adopted = 0;
+	unlink(p->f.proc_path);
+
+	if (p->state == PS_STOPPING || !p->want_running) {
+		proc_set_state(p, PS_STOPPED, e->detail);
+		return;
+	}
+	p->restarts++;
+	snprintf(why, sizeof(why), "%s", e->detail);
+	if (crash_loop(p)) {
+		int stop = c->crash_loop_action == CRASH_STOP;
+
+		snprintf(why, sizeof(why), "%u exits within %llu s (last: %s); %s",
+		    c->crash_loop.limit,
+		    (unsigned long long)c->crash_loop.window_ms / 1000,
+		    e->detail, stop ? "stopped" : "retrying every restart-"
+		    "backoff MAX");
+		proc_set_state(p, PS_FATAL, why);
+		if (!stop)
+			arm(p, c->backoff.max_ms);
+		return;
+	}
+	/* A stable run starts the backoff over; its first restart is at once. */
+	if (uptime >= c->reset_after)
+		p->delay_ms = 0;
+	if (p->delay_ms == 0) {
+		p->delay_ms = c->backoff.min_ms;	/* the next one waits */
+		proc_set_state(p, PS_BACKOFF, why);
+		log_info("instance %s: restarting at once", p->name);
+		proc_spawn(p);
+		return;
+	}
+	delay = p->delay_ms;
+	p->delay_ms = MINIMUM(p->delay_ms * 2, c->backoff.max_ms);
+	jitter = random_u64() % (delay / 5 + 1);
+	proc_set_state(p, PS_BACKOFF, why);
+	log_info("instance %s: restart in %llu ms", p->name,
+	    (unsigned long long)(delay + jitter));
+	arm(p, delay + jitter);
+}
+
+int
+supervisor_child(struct supervisor *sup, pid_t pid, int status)
+{
+	struct proc *p;
+
+	for (p = sup->procs; p != NULL; p = p->next)
+		if (p->pid == pid && !p->adopted) {
+			proc_exited(p, 1, status);
+			return 1;
+		}
+	return 0;
+}
+
+/* An adopted process's pidfd is readable: it exited. */
+static void
+pidfd_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct proc *p = arg;
+	uint64_t     start;
+
+	if (ev & EV_TIMEOUT) {
+		/* No pidfd here: poll /proc, start time included. */
+		if (proc_stat(p->pid, &start, NULL, NULL) == 0 &&
+		    start == p->starttime)
+			return;
+	}
+	proc_exited(p, 0, 0);
+}
+
+/* When a process started, from its start time in clock ticks after boot. */
+static int64_t
+started_wall_ms(struct supervisor *sup, uint64_t starttime)
+{
+	char	*text, *cause = NULL;
+	double	 up;
+	int64_t	 now = wall_ms();
+
+	if ((text = read_small_file("/proc/uptime", 128, 1, NULL, &cause)) ==
+	    NULL) {
+		free(cause);
+		return now;
+	}
+	up = strtod(text, NULL);
+	free(text);
+	return now - (int64_t)((up - (double)starttime / (double)sup->hz) *
+	    1000.0);
+}
+
+/* Takes a process found running at start (see the top of the file). */
+static int
+adopt(struct proc *p)
+{
+	struct agent	*a = p->sup->a;
+	const char	*exe = p->kind == KIND_REDIS ? a->redis_exe :
+			    a->interface_exe;
+	char		*text, *cause = NULL, fexe[PATH_MAX];
+	int		 pid;
+	uint64_t	 start, fstart;
+	struct timeval	 tv = { 1, 0 };
+
+	if ((text = read_small_file(p->f.proc_path, PATH_MAX + 64, 1, NULL,
+	    &cause)) == NULL) {
+		free(cause);
+		return 0;
+	}
+	if (sscanf(text, "%d %" SCNu64 " %4095s", &pid, &fstart, fexe) != 3 ||
+	    pid <= 1) {
+		free(text);
+		return 0;
+	}
+	free(text);
+	if (proc_stat(pid, &start, NULL, NULL) == -1 || start != fstart) {
+		log_info("instance %s: pid %d is gone or is another process "
+		    "now (start time differs)", p->name, pid);
+		return 0;
+	}
+	if (!proc_exe_is(pid, exe) || strcmp(fexe, exe) != 0) {
+		log_warnx("instance %s: pid %d does not run %s; not adopted",
+		    p->name, pid, exe);
+		return 0;
+	}
+	if (!proc_listens(pid, p->port))
+		log_warnx("instance %s: pid %d is ours but does not listen on "
+		    "port %d; adopted, and killed if it does not answer",
+		    p->name, pid, p->port);
+	p->pid = pid;
+	p->starttime = start;
+	p->adopted = 1;
+	p->started_ms = started_wall_ms(p->sup, start);
+	p->started_mono = p->alive_mono = mono_ms();
+	p->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (p->pidfd != -1) {
+		set_cloexec(p->pidfd);
+		p->pidfd_ev = event_new(a->base, p->pidfd, EV_READ, pidfd_cb, p);
+		event_add(p->pidfd_ev, NULL);
+	} else {
+		p->pidfd_ev = event_new(a->base, -1, EV_PERSIST, pidfd_cb, p);
+		event_add(p->pidfd_ev, &tv);
+	}
+	log_info("instance %s: adopted pid %d", p->name, pid);
+	proc_set_state(p, PS_STARTING, "adopted after an agent restart");
+	arm(p, HEALTH_MS);
+	return 1;
+}
+
+/* ---- periodic: CPU, RSS, logs --------------------------------------------- */
+
+static void
+tick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct supervisor	*sup = arg;
+	struct proc		*p;
+	uint64_t		 ticks, rss, now = mono_ms();
+	long			 page = sysconf(_SC_PAGESIZE);
+
+	sup->ticks++;
+	for (p = sup->procs; p != NULL; p = p->next) {
+		if (p->pid != 0 && p->starttime != 0 &&
+		    proc_stat(p->pid, NULL, &ticks, &rss) == 0) {
+			if (p->cpu_mono != 0 && now > p->cpu_mono)
+				p->cpu_percent = (double)(ticks - p->cpu_ticks) *
+				    1000.0 / (double)sup->hz /
+				    (double)(now - p->cpu_mono) * 100.0;
+			p->cpu_ticks = ticks;
+			p->cpu_mono = now;
+			p->rss = rss * (uint64_t)page;
+		}
+		/* Logs: redis reopens its logfile per line; nutcracker on HUP. */
+		if (sup->ticks % 5 == 0 && rotate(sup, p->f.log_path) &&
+		    p->kind == KIND_INTERFACE && p->pid != 0)
+			kill(p->pid, SIGHUP);
+	}
+}
+
+/* ---- requests --------------------------------------------------------------- */
+
+static void
+refuse(op_done_fn *done, void *arg, const char *name, int code,
+    const char *why)
+{
+	log_warnx("refused request instance=%s reason=\"%s\"", name ? name : "",
+	    why);
+	op_fail(done, arg, name, code, "%s", why);
+}
+
+/* Whether port is free of every other instance (and their stats ports). */
+static struct proc *
+port_owner(struct supervisor *sup, int port, const char *except)
+{
+	struct proc *p;
+
+	for (p = sup->procs; p != NULL; p = p->next)
+		if (strcmp(p->name, except) != 0 && (p->port == port ||
+		    (p->kind == KIND_INTERFACE && p->stats_port == port)))
+			return p;
+	return NULL;
+}
+
+void
+sup_start(struct supervisor *sup, const Ccnode__StartInstance *req,
+    op_done_fn *done, void *arg)
+{
+	struct proc	*p, *other;
+	char		*cause = NULL, why[256], first[64];
+	int		 kind, port = (int)req->port, stats = 0;
+	const char	*ip, *err;
+	size_t		 i;
+
+	if (!valid_name(req->name)) {
+		snprintf(why, sizeof(why), "'%.64s' is not a valid name "
+		    "([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})", req->name);
+		refuse(done, arg, NULL, CCNODE__ERROR_REPLY__CODE__REFUSED, why);
+		return;
+	}
+	if ((kind = kind_parse(req->kind)) == -1) {
+		snprintf(why, sizeof(why), "kind '%.32s' is neither redis nor "
+		    "interface", req->kind);
+		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
+		    why);
+		return;
+	}
+	if (req->port < 1024 || req->port > 65535) {
+		snprintf(why, sizeof(why), "port %u is outside 1024-65535",
+		    req->port);
+		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
+		    why);
+		return;
+	}
+	if (params_check(kind, req->params, req->n_params, 1, &cause) == -1) {
+		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
+		    cause);
+		free(cause);
+		return;
+	}
+	for (i = 0; i < req->n_params; i++)
+		if (strcmp(req->params[i]->key, "stats-port") == 0)
+			stats = atoi(req->params[i]->value);
+	if (kind == KIND_INTERFACE && stats == 0)
+		stats = port + 10000 <= 65535 ? port + 10000 : port - 10000;
+	if ((other = port_owner(sup, port, req->name)) != NULL ||
+	    (stats != 0 && (other = port_owner(sup, stats, req->name)) != NULL) ||
+	    (stats != 0 && stats == port)) {
+		snprintf(why, sizeof(why), "port %d is taken by instance %s",
+		    other ? (other->port == port ? port : stats) : stats,
+		    other ? other->name : req->name);
+		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
+		    why);
+		return;
+	}
+	p = sup_find(sup, req->name);
+	if (p != NULL && (p->state != PS_STOPPED && p->state != PS_FATAL)) {
+		snprintf(why, sizeof(why), "%s is already %s", p->name,
+		    state_names[p->state]);
+		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
+		    why);
+		return;
+	}
+	if (p != NULL && p->kind != kind) {
+		snprintf(why, sizeof(why), "%s exists with kind %s", p->name,
+		    kind_name(p->kind));
+		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
+		    why);
+		return;
+	}
+	/* Something outside the agent may hold the ports too. */
+	ip = sup->a->conf->instance_bind;
+	for (i = 0; i < req->n_params; i++)
+		if (strcmp(req->params[i]->key, "bind") == 0)
+			ip = bind_first(req->params[i]->value, first,
+			    sizeof(first));
+	if (!port_free(ip, port, &err)) {
+		snprintf(why, sizeof(why), "cannot bind %s:%d: %s", ip, port, err);
+		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
+		    why);
+		return;
+	}
+	if (stats && !port_free("127.0.0.1", stats, &err)) {
+		snprintf(why, sizeof(why), "cannot bind the stats port "
+		    "127.0.0.1:%d: %s", stats, err);
+		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
+		    why);
+		return;
+	}
+	if (p == NULL) {
+		p = proc_new(sup, req->name, kind, port, stats);
+		if (files_init(sup, p, &cause) == -1) {
+			struct proc **pp;
+
+			for (pp = &sup->procs; *pp != p; pp = &(*pp)->next)
+				;
+			*pp = p->next;
+			proc_free(p);
+			refuse(done, arg, req->name,
+			    CCNODE__ERROR_REPLY__CODE__INTERNAL, cause);
+			free(cause);
+			return;
+		}
+	}
+	evtimer_del(p->timer);
+	p->port = port;
+	p->stats_port = stats;
+	kv_clear(&p->params);
+	for (i = 0; i < req->n_params; i++)
+		kv_set(&p->params, req->params[i]->key, req->params[i]->value);
+	proc_set_ip(p);
+	p->want_running = 1;
+	p->restarts = 0;
+	p->delay_ms = 0;
+	free(p->exits);
+	p->exits = NULL;
+	p->nexits = 0;
+	/* The desired state first: a crash after this finds it. */
+	if (sup_save(sup, &cause) == -1) {
+		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__INTERNAL,
+		    cause);
+		free(cause);
+		return;
+	}
+	log_info("request start instance=%s kind=%s port=%d", p->name,
+	    kind_name(kind), port);
+	add_waiter(p, done, arg, 1, 0);
+	proc_spawn(p);
+}
+
+void
+sup_stop(struct supervisor *sup, const char *name, op_done_fn *done,
+    void *arg)
+{
+	struct proc	*p = sup_find(sup, name);
+	char		*cause = NULL;
+
+	if (p == NULL) {
+		refuse(done, arg, name, CCNODE__ERROR_REPLY__CODE__NOT_FOUND,
+		    "no such instance");
+		return;
+	}
+	p->want_running = 0;
+	if (sup_save(sup, &cause) == -1) {
+		log_errx("cannot save the desired state: %s", cause);
+		free(cause);
+	}
+	log_info("request stop instance=%s state=%s", name,
+	    state_names[p->state]);
+	add_waiter(p, done, arg, 0, 0);
+	switch (p->state) {
+	case PS_STARTING:
+	case PS_RUNNING:
+		if (p->pid == 0) {
+			proc_set_state(p, PS_STOPPED, "stopped on request");
+			break;
+		}
+		proc_set_state(p, PS_STOPPING, "stop requested");
+		kill(p->pid, SIGTERM);
+		arm(p, sup->a->conf->stop_timeout);
+		break;
+	case PS_BACKOFF:
+	case PS_FATAL:
+		evtimer_del(p->timer);
+		proc_set_state(p, PS_STOPPED, "stopped on request");
+		break;
+	case PS_STOPPED:
+		resolve_waiters(p);
+		break;
+	case PS_STOPPING:
+		break;
+	}
+}
+
+void
+sup_restart(struct supervisor *sup, const char *name, op_done_fn *done,
+    void *arg)
+{
+	struct proc *p = sup_find(sup, name);
+
+	if (p == NULL) {
+		refuse(done, arg, name, CCNODE__ERROR_REPLY__CODE__NOT_FOUND,
+		    "no such instance");
+		return;
+	}
+	log_info("request restart instance=%s state=%s", name,
+	    state_names[p->state]);
+	add_waiter(p, done, arg, 0, 1);
+	p->want_running = 0;
+	switch (p->state) {
+	case PS_STARTING:
+	case PS_RUNNING:
+		if (p->pid != 0) {
+			proc_set_state(p, PS_STOPPING, "restart requested");
+			kill(p->pid, SIGTERM);
+			arm(p, sup->a->conf->stop_timeout);
+			break;
+		}
+		/* FALLTHROUGH */
+	case PS_BACKOFF:
+	case PS_FATAL:
+		evtimer_del(p->timer);
+		proc_set_state(p, PS_STOPPED, "restart requested");
+		break;
+	case PS_STOPPED:
+		resolve_waiters(p);
+		break;
+	case PS_STOPPING:
+		break;
+	}
+}
+
+/* Looks up a running redis instance for an online request, or refuses. */
+static struct proc *
+live_redis(struct supervisor *sup, const char *name, op_done_fn *done,
+    void *arg)
+{
+	struct proc	*p = sup_find(sup, name);
+	char		 why[128];
+
+	if (p == NULL) {
+		refuse(done, arg, name, CCNODE__ERROR_REPLY__CODE__NOT_FOUND,
+		    "no such instance");
+		return NULL;
+	}
+	if (p->kind != KIND_REDIS) {
+		refuse(done, arg, name, CCNODE__ERROR_REPLY__CODE__REFUSED,
+		    "only kind redis takes this request");
+		return NULL;
+	}
+	if (p->state != PS_RUNNING) {
+		snprintf(why, sizeof(why), "%s is %s, not running", name,
+		    state_names[p->state]);
+		refuse(done, arg, name, CCNODE__ERROR_REPLY__CODE__REFUSED, why);
+		return NULL;
+	}
+	return p;
+}
+
+void
+sup_set_params(struct supervisor *sup, const Ccnode__SetParams *req,
+    op_done_fn *done, void *arg)
+{
+	struct proc	*p = sup_find(sup, req->name);
+	char		*cause = NULL;
+
+	if (p == NULL) {
+		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__NOT_FOUND,
+		    "no such instance");
+		return;
+	}
+	if (req->n_params == 0) {
+		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
+		    "no parameters given");
+		return;
+	}
+	if (params_check(p->kind, req->params, req->n_params, 0, &cause) == -1) {
+		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
+		    cause);
+		free(cause);
+		return;
+	}
+	log_info("request set instance=%s params=%zu", req->name, req->n_params);
+	act_set_params(p, req, done, arg);
+}
+
+void
+sup_kill_clients(struct supervisor *sup, const char *name, op_done_fn *done,
+    void *arg)
+{
+	struct proc *p;
+
+	if ((p = live_redis(sup, name, done, arg)) != NULL)
+		act_kill_clients(p, done, arg);
+}
+
+void
+sup_flush(struct supervisor *sup, const char *name, op_done_fn *done,
+    void *arg)
+{
+	struct proc *p;
+
+	if ((p = live_redis(sup, name, done, arg)) != NULL)
+		act_flush(p, done, arg);
+}
+
+void
+sup_promote(struct supervisor *sup, const char *name, op_done_fn *done,
+    void *arg)
+{
+	struct proc *p;
+
+	if ((p = live_redis(sup, name, done, arg)) != NULL)
+		act_promote(p, done, arg);
+}
+
+/* ---- descriptions ----------------------------------------------------------- */
+
+static void
+describe(struct proc *p, Ccnode__InstanceInfo *ii)
+{
+	Ccnode__ExitInfo	*e;
+	Ccnode__Param		**pp;
+	size_t			 i;
+	char			*addr;
+
+	ccnode__instance_info__init(ii);
+	ii->name = xstrdup(p->name);
+	ii->kind = xstrdup(kind_name(p->kind));
+	ii->pid = (int32_t)p->pid;
+	ii->port = (uint32_t)p->port;
+	ii->state = xstrdup(state_names[p->state]);
+	ii->desired = xstrdup(p->want_running ? "running" : "stopped");
+	ii->uptime_s = p->pid ? (wall_ms() - p->started_ms) / 1000 : 0;
+	ii->restarts = p->restarts;
+	xasprintf(&addr, strchr(p->ip, ':') ? "[%s]:%d" : "%s:%d", p->ip,
+	    p->port);
+	ii->addr = addr;
+	ii->up = p->state == PS_RUNNING;
+	/* Stopped on request is not an error. */
+	ii->error = xstrdup(p->state == PS_RUNNING || (p->state == PS_STOPPED &&
+	    !p->want_running) ? "" : p->last_exit.detail);
+	ii->rss_bytes = p->pid ? p->rss : 0;
+	ii->cpu_percent = p->pid ? p->cpu_percent : 0;
+	ii->stats_port = (uint32_t)p->stats_port;
+	ii->adopted = p->adopted;
+	if (p->last_exit.time_ms != 0) {
+		e = xcalloc(1, sizeof(*e));
+		ccnode__exit_info__init(e);
+		e->time_ms = p->last_exit.time_ms;
+		e->code = p->last_exit.code;
+		e->signal = p->last_exit.sig;
+		e->oom_suspected = p->last_exit.oom;
+		e->detail = xstrdup(p->last_exit.detail);
+		ii->last_exit = e;
+	}
+	pp = xcalloc(p->params.n + 1, sizeof(*pp));
+	for (i = 0; i < p->params.n; i++) {
+		pp[i] = xcalloc(1, sizeof(**pp));
+		ccnode__param__init(pp[i]);
+		pp[i]->key = xstrdup(p->params.v[i].k);
+		/* Passwords live in files; the paths are fine to show. */
+		pp[i]->value = xstrdup(p->params.v[i].v);
+	}
+	ii->n_params = p->params.n;
+	ii->params = pp;
+}
+
+void
+sup_info_free(Ccnode__InstanceInfo *ii)
+{
+	size_t i;
+
+	free(ii->name);
+	free(ii->kind);
+	free(ii->state);
+	free(ii->desired);
+	free(ii->addr);
+	free(ii->error);
+	if (ii->last_exit != NULL) {
+		free(ii->last_exit->detail);
+		free(ii->last_exit);
+	}
+	for (i = 0; i < ii->n_params; i++) {
+		free(ii->params[i]->key);
+		free(ii->params[i]->value);
+		free(ii->params[i]);
+	}
+	free(ii->params);
+}
+
+void
+sup_describe(struct supervisor *sup, const char *name, Ccnode__InstanceInfo *ii)
+{
+	struct proc *p = sup_find(sup, name);
+
+	if (p != NULL)
+		describe(p, ii);
+}
+
+void
+sup_list(struct supervisor *sup, Ccnode__InstanceList *l)
+{
+	struct proc	*p;
+	size_t		 n = 0;
+
+	for (p = sup->procs; p != NULL; p = p->next)
+		n++;
+	l->items = xreallocarray(l->items, l->n_items + n + 1,
+	    sizeof(*l->items));
+	for (p = sup->procs; p != NULL; p = p->next) {
+		Ccnode__InstanceInfo *ii = xcalloc(1, sizeof(*ii));
+
+		describe(p, ii);
+		l->items[l->n_items++] = ii;
+	}
+}
+
+size_t
+sup_targets(struct supervisor *sup, struct sample_target **out)
+{
+	struct proc		*p;
+	struct sample_target	*t;
+	size_t			 n = 0;
+
+	for (p = sup->procs; p != NULL; p = p->next)
+		n++;
+	t = xcalloc(n + 1, sizeof(*t));
+	n = 0;
+	for (p = sup->procs; p != NULL; p = p->next) {
+		/* Stopped on purpose: nothing to sample, nothing to report. */
+		if (!p->want_running && p->state == PS_STOPPED)
+			continue;
+		t[n].name = p->name;
+		t[n].ip = p->ip;
+		t[n].port = p->port;
+		t[n].kind = p->kind;
+		t[n].user = p->kind == KIND_REDIS ? AGENT_USER : NULL;
+		t[n].passfile = p->kind == KIND_REDIS ? p->f.agent_pw_path : NULL;
+		t[n].probe_user = p->kind == KIND_REDIS ? PROBE_USER : NULL;
+		t[n].probe_passfile = p->kind == KIND_REDIS ?
+		    p->f.probe_pw_path : NULL;
+		t[n].state = state_names[p->state];
+		n++;
+	}
+	*out = t;
+	return n;
+}
+
+/* ---- life ------------------------------------------------------------------------ */
+
+struct supervisor *
+supervisor_new(struct agent *a, char **cause)
+{
+	struct supervisor	*sup = xcalloc(1, sizeof(*sup));
+	struct proc		*p;
+	struct timeval		 tv = { TICK_MS / 1000, 0 };
+	const char		*err;
+
+	sup->a = a;
+	sup->hz = sysconf(_SC_CLK_TCK);
+	xasprintf(&sup->state_path, "%s/desired.json", a->conf->state_dir);
+	xasprintf(&sup->inst_root, "%s/instances", a->conf->state_dir);
+	if (mkdir_p(sup->inst_root, 0700) == -1 ||
+	    mkdir_p(a->conf->log_dir, 0750) == -1) {
+		xasprintf(cause, "%s or %s: %s", sup->inst_root,
+		    a->conf->log_dir, strerror(errno));
+		supervisor_free(sup);
+		return NULL;
+	}
+	if (load_state(sup, cause) == -1) {
+		supervisor_free(sup);
+		return NULL;
+	}
+	sup->tick = event_new(a->base, -1, EV_PERSIST, tick_cb, sup);
+	event_add(sup->tick, &tv);
+	/* Adopt what still runs; start what should run but does not. */
+	for (p = sup->procs; p != NULL; p = p->next) {
+		if (adopt(p))
+			continue;
+		if (!p->want_running)
+			continue;
+		if (!port_free(kv_get(&p->params, "bind") ? p->ip :
+		    a->conf->instance_bind, p->port, &err)) {
+			snprintf(p->last_exit.detail, sizeof(p->last_exit.detail),
+			    "port %d is held by another process", p->port);
+			log_errx("instance %s: port %d is held by a process that "
+			    "is not this instance; not starting a duplicate",
+			    p->name, p->port);
+			p->state = PS_FATAL;
+			continue;
+		}
+		log_info("instance %s: should run but does not; starting",
+		    p->name);
+		proc_spawn(p);
+	}
+	return sup;
+}
+
+void
+supervisor_free(struct supervisor *sup)
+{
+	struct proc *p, *next;
+
+	if (sup == NULL)
+		return;
+	for (p = sup->procs; p != NULL; p = next) {
+		next = p->next;
+		proc_free(p);
+	}
+	if (sup->tick != NULL)
+		event_free(sup->tick);
+	free(sup->state_path);
+	free(sup->inst_root);
+	free(sup);
+}
