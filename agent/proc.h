@@ -22,6 +22,8 @@
 #include "agent.h"
 #include "rconn.h"
 
+struct event;
+
 #define PROC_STATES(X)		\
 	X(STOPPED, "stopped")	\
 	X(STARTING, "starting")	\
@@ -91,7 +93,37 @@ struct proc {
 	struct proc		*next;
 };
 
+/* The supervisor, shared with state.c. */
+struct supervisor {
+	struct agent	*a;
+	struct proc	*procs;
+	char		*state_path;
+	char		*inst_root;
+	struct event	*tick;
+	unsigned	 ticks;
+	long		 hz;
+};
+
 const char	*proc_state_name(enum pstate);
+struct proc	*proc_new(struct supervisor *, const char *name, int kind,
+		    int port, int stats_port);
+void		 proc_free(struct proc *);
+/* The address the agent reaches an instance at, from its bind. */
+void		 proc_set_ip(struct proc *);
+
+/* state.c */
+int		 state_load(struct supervisor *, char **cause);
+int		 inst_files_init(struct supervisor *, struct proc *, char **cause);
+void		 inst_files_free(struct inst_files *);
+void		 inst_write_proc(struct proc *, const char *exe);
+
+/* procfs.c */
+int		 procfs_stat(pid_t, uint64_t *start, uint64_t *ticks,
+		    uint64_t *rss);
+int		 procfs_exe_is(pid_t, const char *exe);
+int		 procfs_listens(pid_t, int port);
+int		 procfs_port_free(const char *ip, int port, const char **why);
+int64_t		 procfs_started_ms(uint64_t starttime, long hz);
 struct proc	*sup_find(struct supervisor *, const char *);
 struct agent	*sup_agent(struct supervisor *);
 /* The control connection (user ccagent), made on first use. */

@@ -1,6 +1,7 @@
 /*
  * supervisor.c: the redis-server and interface (nutcracker) processes this
- * agent runs.  See proc.h for the states.
+ * agent runs.  See proc.h for the states; state.c keeps what lives on
+ * disk, procfs.c reads /proc.
  *
  * Desired state.  state-dir/desired.json lists every instance, its kind,
  * port, params and whether it should run; it is written atomically (write,
@@ -31,15 +32,11 @@
  */
 #include "config.h"
 
-#include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -53,28 +50,16 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <jansson.h>
 
 #define LOG_COMP "supervisor"
 #include "log.h"
-#include "json.h"
 #include "proc.h"
 #include "util.h"
 
 #define HEALTH_MS	100	/* PING while starting */
 #define START_WAIT_MS	5000	/* a start request answers by then */
 #define TICK_MS		2000	/* CPU and RSS; logs every 5 ticks */
-#define STATE_VERSION	1
 
-struct supervisor {
-	struct agent	*a;
-	struct proc	*procs;
-	char		*state_path;
-	char		*inst_root;
-	struct event	*tick;
-	unsigned	 ticks;
-	long		 hz;
-};
 
 #define X_NAME(id, name) name,
 static const char *const state_names[] = { PROC_STATES(X_NAME) };
@@ -108,256 +93,7 @@ sup_find(struct supervisor *sup, const char *name)
 	return NULL;
 }
 
-/* ---- /proc ------------------------------------------------------------------ */
-
-/*
- * Reads /proc/PID/stat: the start time (clock ticks since boot), CPU ticks
- * (utime + stime) and RSS pages.  The command name may hold spaces and
- * parentheses, so fields are counted from the last ')'.  0 or -1.
- */
-static int
-proc_stat(pid_t pid, uint64_t *start, uint64_t *ticks, uint64_t *rss)
-{
-	char			 path[64], buf[1024], *p;
-	unsigned long long	 ut, st, sta;
-	long			 rs;
-	int			 fd;
-	ssize_t			 n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL)
-		return -1;
-	/* After ") ": state(3) ... utime(14) stime(15) ... starttime(22) rss(24) */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
-	    "%*d %*d %*d %*d %*d %*d %llu %*u %ld", &ut, &st, &sta, &rs) != 4)
-		return -1;
-	if (start)
-		*start = sta;
-	if (ticks)
-		*ticks = ut + st;
-	if (rss)
-		*rss = rs > 0 ? (uint64_t)rs : 0;
-	return 0;
-}
-
-/* Whether /proc/PID/exe is exe (after an upgrade it reads "... (deleted)"). */
-static int
-proc_exe_is(pid_t pid, const char *exe)
-{
-	char	path[64], buf[PATH_MAX];
-	ssize_t	n;
-	size_t	del = strlen(" (deleted)");
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	if ((n = readlink(path, buf, sizeof(buf) - 1)) <= 0)
-		return 0;
-	buf[n] = '\0';
-	if ((size_t)n > del && strcmp(buf + n - del, " (deleted)") == 0)
-		buf[n - del] = '\0';
-	return strcmp(buf, exe) == 0;
-}
-
-/* Whether pid holds a listening TCP socket on port (IPv4 or IPv6). */
-static int
-proc_listens(pid_t pid, int port)
-{
-	static const char *const tables[] = { "/proc/net/tcp", "/proc/net/tcp6" };
-	unsigned long	inodes[64];
-	int		ninodes = 0, i, found = 0;
-	size_t		t;
-	char		line[512], path[320], link[64], want[64];
-	FILE		*fp;
-	DIR		*d;
-	struct dirent	*de;
-	ssize_t		 n;
-
-	for (t = 0; t < nitems(tables); t++) {
-		if ((fp = fopen(tables[t], "re")) == NULL)
-			continue;
-		while (fgets(line, sizeof(line), fp) != NULL) {
-			unsigned	lport, st;
-			unsigned long	ino;
-
-			/* sl local:port rem:port st tx:rx tr:when retr uid to inode */
-			if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x "
-			    "%x %*x:%*x %*x:%*x %*x %*u %*u %lu", &lport, &st,
-			    &ino) == 3 && (int)lport == port && st == 0x0A &&
-			    ninodes < (int)nitems(inodes))
-				inodes[ninodes++] = ino;
-		}
-		fclose(fp);
-	}
-	if (ninodes == 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	if ((d = opendir(path)) == NULL)
-		return 0;
-	while (!found && (de = readdir(d)) != NULL) {
-		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid,
-		    de->d_name);
-		if ((n = readlink(path, link, sizeof(link) - 1)) <= 0)
-			continue;
-		link[n] = '\0';
-		for (i = 0; i < ninodes && !found; i++) {
-			snprintf(want, sizeof(want), "socket:[%lu]", inodes[i]);
-			found = strcmp(link, want) == 0;
-		}
-	}
-	closedir(d);
-	return found;
-}
-
-/*
- * Whether ip:port can be bound now: nothing else holds it, and the
- * address is on this host.  On failure *why says which (static).
- */
-static int
-port_free(const char *ip, int port, const char **why)
-{
-	struct sockaddr_storage	ss;
-	socklen_t		len;
-	int			fd, one = 1, ok;
-
-	*why = "not an IP address";
-	if (parse_ip(ip, (uint16_t)port, &ss, &len) == -1)
-		return 0;
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		*why = strerror(errno);
-		return 0;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	ok = bind(fd, (struct sockaddr *)&ss, len) == 0;
-	*why = ok ? NULL : errno == EADDRINUSE ? "in use on this host" :
-	    strerror(errno);
-	close(fd);
-	return ok;
-}
-
-/* ---- files ------------------------------------------------------------------ */
-
-/* Reads a password file, or makes one: 32 random bytes in hex, mode 0600. */
-static char *
-password(const char *path, char **cause)
-{
-	unsigned char	 raw[32];
-	char		*pw, *err = NULL;
-	size_t		 i;
-
-	if ((pw = read_small_file(path, 256, 1, NULL, &err)) != NULL &&
-	    strlen(pw) >= 32)
-		return pw;
-	free(pw);
-	free(err);
-	random_bytes(raw, sizeof(raw));
-	pw = xmalloc(sizeof(raw) * 2 + 1);
-	for (i = 0; i < sizeof(raw); i++)
-		snprintf(pw + i * 2, 3, "%02x", raw[i]);
-	if (write_file_atomic(path, pw, strlen(pw), cause) == -1) {
-		free(pw);
-		return NULL;
-	}
-	return pw;
-}
-
-static void
-files_free(struct inst_files *f)
-{
-	free(f->dir);
-	free(f->conf_path);
-	free(f->data_dir);
-	free(f->cluster_conf);
-	free(f->proc_path);
-	free(f->agent_pw_path);
-	free(f->probe_pw_path);
-	free(f->agent_pw);
-	free(f->probe_pw);
-	free(f->log_path);
-	free(f->out_path);
-	memset(f, 0, sizeof(*f));
-}
-
-static int
-files_init(struct supervisor *sup, struct proc *p, char **cause)
-{
-	struct inst_files	*f = &p->f;
-	const char		*logdir = sup->a->conf->log_dir;
-
-	f->name = p->name;
-	xasprintf(&f->dir, "%s/%s", sup->inst_root, p->name);
-	xasprintf(&f->conf_path, "%s/%s", f->dir, p->kind == KIND_REDIS ?
-	    "redis.conf" : "nutcracker.yml");
-	xasprintf(&f->data_dir, "%s/data", f->dir);
-	xasprintf(&f->cluster_conf, "%s/nodes.conf", f->dir);
-	xasprintf(&f->proc_path, "%s/proc", f->dir);
-	xasprintf(&f->agent_pw_path, "%s/agent.pass", f->dir);
-	xasprintf(&f->probe_pw_path, "%s/probe.pass", f->dir);
-	xasprintf(&f->log_path, "%s/%s.log", logdir, p->name);
-	xasprintf(&f->out_path, "%s/%s.out", logdir, p->name);
-	if (mkdir_p(f->data_dir, 0700) == -1) {
-		xasprintf(cause, "%s: %s", f->data_dir, strerror(errno));
-		return -1;
-	}
-	if ((f->agent_pw = password(f->agent_pw_path, cause)) == NULL ||
-	    (f->probe_pw = password(f->probe_pw_path, cause)) == NULL)
-		return -1;
-	return 0;
-}
-
-/* Records what adoption will check: pid, start time, binary. */
-static void
-write_proc_file(struct proc *p, const char *exe)
-{
-	char	buf[PATH_MAX + 64], *cause = NULL;
-	int	n;
-
-	n = snprintf(buf, sizeof(buf), "%d %" PRIu64 " %s\n", (int)p->pid,
-	    p->starttime, exe);
-	if (write_file_atomic(p->f.proc_path, buf, (size_t)n, &cause) == -1) {
-		log_warnx("instance %s: %s; it cannot be adopted after an "
-		    "agent restart", p->name, cause);
-		free(cause);
-	}
-}
-
-/* ---- desired state ------------------------------------------------------- */
-
-int
-sup_save(struct supervisor *sup, char **cause)
-{
-	json_t		*root, *arr, *o, *params;
-	struct proc	*p;
-	char		*text;
-	size_t		 i;
-	int		 rv;
-
-	arr = json_array();
-	for (p = sup->procs; p != NULL; p = p->next) {
-		params = json_object();
-		for (i = 0; i < p->params.n; i++)
-			json_object_set_new(params, p->params.v[i].k,
-			    json_string(p->params.v[i].v));
-		o = json_pack("{s:s,s:s,s:i,s:i,s:s,s:o}", "name", p->name,
-		    "kind", kind_name(p->kind), "port", p->port, "stats_port",
-		    p->stats_port, "desired", p->want_running ? "running" :
-		    "stopped", "params", params);
-		json_array_append_new(arr, o);
-	}
-	root = json_pack("{s:i,s:o}", "version", STATE_VERSION, "instances", arr);
-	text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
-	json_decref(root);
-	rv = write_file_atomic(sup->state_path, text, strlen(text), cause);
-	free(text);
-	return rv;
-}
-
-static struct proc *
+struct proc *
 proc_new(struct supervisor *sup, const char *name, int kind, int port,
     int stats_port)
 {
@@ -377,7 +113,7 @@ proc_new(struct supervisor *sup, const char *name, int kind, int port,
 	return p;
 }
 
-static void
+void
 proc_free(struct proc *p)
 {
 	struct waiter *w, *next;
@@ -395,7 +131,7 @@ proc_free(struct proc *p)
 	event_free(p->timer);
 	rconn_free(p->rc);
 	kv_clear(&p->params);
-	files_free(&p->f);
+	inst_files_free(&p->f);
 	free(p->exits);
 	free(p->ip);
 	free(p->name);
@@ -413,7 +149,7 @@ bind_first(const char *bind, char *buf, size_t len)
 }
 
 /* The address the agent reaches an instance at, from its bind. */
-static void
+void
 proc_set_ip(struct proc *p)
 {
 	const char	*bind = kv_get(&p->params, "bind");
@@ -429,55 +165,6 @@ proc_set_ip(struct proc *p)
 		p->ip = xstrdup("::1");
 	else
 		p->ip = xstrdup(first);
-}
-
-/* Loads desired.json.  A damaged file stops the agent: guessing is worse. */
-static int
-load_state(struct supervisor *sup, char **cause)
-{
-	json_t		*root, *arr, *o, *params, *v;
-	json_error_t	 err;
-	struct proc	*p;
-	const char	*name, *kind, *desired, *k;
-	size_t		 i;
-	int		 port, stats_port, kd;
-
-	if (access(sup->state_path, F_OK) == -1)
-		return 0;
-	if ((root = json_load_file(sup->state_path, 0, &err)) == NULL) {
-		xasprintf(cause, "%s:%d: %s", sup->state_path, err.line, err.text);
-		return -1;
-	}
-	arr = json_object_get(root, "instances");
-	json_array_foreach(arr, i, o) {
-		name = json_string_value(json_object_get(o, "name"));
-		kind = json_string_value(json_object_get(o, "kind"));
-		desired = json_string_value(json_object_get(o, "desired"));
-		port = (int)json_integer_value(json_object_get(o, "port"));
-		stats_port = (int)json_integer_value(json_object_get(o,
-		    "stats_port"));
-		if (name == NULL || !valid_name(name) || kind == NULL ||
-		    (kd = kind_parse(kind)) == -1 || port < 1024 ||
-		    port > 65535 || desired == NULL || sup_find(sup, name)) {
-			xasprintf(cause, "%s: instance %zu is not valid",
-			    sup->state_path, i);
-			json_decref(root);
-			return -1;
-		}
-		p = proc_new(sup, name, kd, port, stats_port);
-		p->want_running = strcmp(desired, "running") == 0;
-		params = json_object_get(o, "params");
-		json_object_foreach(params, k, v)
-			if (json_is_string(v))
-				kv_set(&p->params, k, json_string_value(v));
-		proc_set_ip(p);
-		if (files_init(sup, p, cause) == -1) {
-			json_decref(root);
-			return -1;
-		}
-	}
-	json_decref(root);
-	return 0;
 }
 
 /* ---- the state machine ---------------------------------------------------- */
@@ -741,8 +428,8 @@ proc_spawn(struct proc *p)
 		proc_set_state(p, PS_STARTING, "spawned");
 		return;
 	}
-	proc_stat(pid, &p->starttime, NULL, NULL);
-	write_proc_file(p, exe);
+	procfs_stat(pid, &p->starttime, NULL, NULL);
+	inst_write_proc(p, exe);
 	log_info("instance %s: spawned pid=%d %s %s", p->name, (int)pid, path,
 	    p->f.conf_path);
 	proc_set_state(p, PS_STARTING, "spawned");
@@ -981,30 +668,11 @@ pidfd_cb(evutil_socket_t fd, short ev, void *arg)
 
 	if (ev & EV_TIMEOUT) {
 		/* No pidfd here: poll /proc, start time included. */
-		if (proc_stat(p->pid, &start, NULL, NULL) == 0 &&
+		if (procfs_stat(p->pid, &start, NULL, NULL) == 0 &&
 		    start == p->starttime)
 			return;
 	}
 	proc_exited(p, 0, 0);
-}
-
-/* When a process started, from its start time in clock ticks after boot. */
-static int64_t
-started_wall_ms(struct supervisor *sup, uint64_t starttime)
-{
-	char	*text, *cause = NULL;
-	double	 up;
-	int64_t	 now = wall_ms();
-
-	if ((text = read_small_file("/proc/uptime", 128, 1, NULL, &cause)) ==
-	    NULL) {
-		free(cause);
-		return now;
-	}
-	up = strtod(text, NULL);
-	free(text);
-	return now - (int64_t)((up - (double)starttime / (double)sup->hz) *
-	    1000.0);
 }
 
 /* Takes a process found running at start (see the top of the file). */
@@ -1030,24 +698,24 @@ adopt(struct proc *p)
 		return 0;
 	}
 	free(text);
-	if (proc_stat(pid, &start, NULL, NULL) == -1 || start != fstart) {
+	if (procfs_stat(pid, &start, NULL, NULL) == -1 || start != fstart) {
 		log_info("instance %s: pid %d is gone or is another process "
 		    "now (start time differs)", p->name, pid);
 		return 0;
 	}
-	if (!proc_exe_is(pid, exe) || strcmp(fexe, exe) != 0) {
+	if (!procfs_exe_is(pid, exe) || strcmp(fexe, exe) != 0) {
 		log_warnx("instance %s: pid %d does not run %s; not adopted",
 		    p->name, pid, exe);
 		return 0;
 	}
-	if (!proc_listens(pid, p->port))
+	if (!procfs_listens(pid, p->port))
 		log_warnx("instance %s: pid %d is ours but does not listen on "
 		    "port %d; adopted, and killed if it does not answer",
 		    p->name, pid, p->port);
 	p->pid = pid;
 	p->starttime = start;
 	p->adopted = 1;
-	p->started_ms = started_wall_ms(p->sup, start);
+	p->started_ms = procfs_started_ms(start, p->sup->hz);
 	p->started_mono = p->alive_mono = mono_ms();
 	p->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
 	if (p->pidfd != -1) {
@@ -1077,7 +745,7 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	sup->ticks++;
 	for (p = sup->procs; p != NULL; p = p->next) {
 		if (p->pid != 0 && p->starttime != 0 &&
-		    proc_stat(p->pid, NULL, &ticks, &rss) == 0) {
+		    procfs_stat(p->pid, NULL, &ticks, &rss) == 0) {
 			if (p->cpu_mono != 0 && now > p->cpu_mono)
 				p->cpu_percent = (double)(ticks - p->cpu_ticks) *
 				    1000.0 / (double)sup->hz /
@@ -1189,13 +857,13 @@ sup_start(struct supervisor *sup, const Ccnode__StartInstance *req,
 		if (strcmp(req->params[i]->key, "bind") == 0)
 			ip = bind_first(req->params[i]->value, first,
 			    sizeof(first));
-	if (!port_free(ip, port, &err)) {
+	if (!procfs_port_free(ip, port, &err)) {
 		snprintf(why, sizeof(why), "cannot bind %s:%d: %s", ip, port, err);
 		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
 		    why);
 		return;
 	}
-	if (stats && !port_free("127.0.0.1", stats, &err)) {
+	if (stats && !procfs_port_free("127.0.0.1", stats, &err)) {
 		snprintf(why, sizeof(why), "cannot bind the stats port "
 		    "127.0.0.1:%d: %s", stats, err);
 		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
@@ -1204,7 +872,7 @@ sup_start(struct supervisor *sup, const Ccnode__StartInstance *req,
 	}
 	if (p == NULL) {
 		p = proc_new(sup, req->name, kind, port, stats);
-		if (files_init(sup, p, &cause) == -1) {
+		if (inst_files_init(sup, p, &cause) == -1) {
 			struct proc **pp;
 
 			for (pp = &sup->procs; *pp != p; pp = &(*pp)->next)
@@ -1563,7 +1231,7 @@ supervisor_new(struct agent *a, char **cause)
 		supervisor_free(sup);
 		return NULL;
 	}
-	if (load_state(sup, cause) == -1) {
+	if (state_load(sup, cause) == -1) {
 		supervisor_free(sup);
 		return NULL;
 	}
@@ -1575,7 +1243,7 @@ supervisor_new(struct agent *a, char **cause)
 			continue;
 		if (!p->want_running)
 			continue;
-		if (!port_free(kv_get(&p->params, "bind") ? p->ip :
+		if (!procfs_port_free(kv_get(&p->params, "bind") ? p->ip :
 		    a->conf->instance_bind, p->port, &err)) {
 			snprintf(p->last_exit.detail, sizeof(p->last_exit.detail),
 			    "port %d is held by another process", p->port);
