@@ -212,10 +212,17 @@ resolve_waiters(struct proc *p)
 		done = 0;
 		op_init(&r, p->name);
 		if (w->restart && p->state == PS_STOPPED) {
-			/* The stop half is done: start again. */
+			char *cause = NULL;
+
+			/* The stop half is done: start again, and mean it. */
 			w->restart = 0;
 			w->start = 1;
 			p->want_running = 1;
+			if (sup_save(p->sup, &cause) == -1) {
+				log_errx("cannot save the desired state: %s",
+				    cause);
+				free(cause);
+			}
 			proc_spawn(p);
 			pp = &p->waiters;	/* the spawn may have resolved it */
 			continue;
