@@ -11,6 +11,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,6 +130,40 @@ param_online(const char *name)
 	return d != NULL && d->online;
 }
 
+/*
+ * Numbers as Redis reads them in a config: digits, an optional '-' for
+ * signed values, no '+', no leading zeros, no fractions or exponents.
+ */
+static int
+redis_int(const char *v, long long *out)
+{
+	const char *d = v[0] == '-' ? v + 1 : v;
+
+	if (*d == '\0' || strspn(d, "0123456789") != strlen(d) ||
+	    (d[0] == '0' && d[1] != '\0') || strcmp(v, "-0") == 0 ||
+	    strlen(d) > 18)
+		return -1;
+	*out = strtoll(v, NULL, 10);
+	return 0;
+}
+
+/* A Redis memory value: digits and an optional b, k, kb, m, mb, g or gb. */
+static int
+redis_size(const char *v)
+{
+	static const char *const units[] = { "", "b", "k", "kb", "m", "mb", "g",
+		"gb", NULL };
+	size_t	n = strspn(v, "0123456789");
+	int	i;
+
+	if (n == 0 || n > 18 || (v[0] == '0' && n > 1))
+		return -1;
+	for (i = 0; units[i] != NULL; i++)
+		if (strcasecmp(v + n, units[i]) == 0)
+			return 0;
+	return -1;
+}
+
 static int
 is_ip(const char *s)
 {
@@ -163,21 +199,21 @@ check_value(const struct param_def *d, const char *v, char **cause)
 {
 	char		 w[64][64];
 	long long	 ll;
-	uint64_t	 u;
 	int		 n, i;
 	const char	*p;
+	struct stat	 st;
 
 	switch (d->type) {
 	case PT_SIZE:
-		if (parse_size(v, &u) == -1)
+		if (redis_size(v) == -1)
 			goto bad;
 		return 0;
 	case PT_INT:
-		if (parse_ll(v, &ll) == -1 || ll < d->min || ll > d->max)
+		if (redis_int(v, &ll) == -1 || ll < d->min || ll > d->max)
 			goto bad;
 		return 0;
 	case PT_PORT:
-		if (parse_ll(v, &ll) == -1 || ll < 1024 || ll > 65535)
+		if (redis_int(v, &ll) == -1 || ll < 1024 || ll > 65535)
 			goto bad;
 		return 0;
 	case PT_ENUM:
@@ -194,14 +230,25 @@ check_value(const struct param_def *d, const char *v, char **cause)
 			goto bad;
 		return 0;
 	case PT_CMDLIST:
+		/* cmd or cmd|sub, each starting with a letter ("-x" is a rule). */
 		if ((n = split_words(v, w, 64)) == -1)
 			goto bad;
-		for (i = 0; i < n; i++)
-			for (p = w[i]; *p != '\0'; p++)
+		for (i = 0; i < n; i++) {
+			int after_bar = 1;
+
+			for (p = w[i]; *p != '\0'; p++) {
+				if (after_bar && !islower((unsigned char)*p))
+					goto bad;
+				after_bar = *p == '|';
 				if (!islower((unsigned char)*p) &&
 				    !isdigit((unsigned char)*p) && *p != '|' &&
 				    *p != '-' && *p != '_')
 					goto bad;
+			}
+			if (after_bar || strchr(strchr(w[i], '|') ?
+			    strchr(w[i], '|') + 1 : "", '|') != NULL)
+				goto bad;
+		}
 		return 0;
 	case PT_IPS:
 		if ((n = split_words(v, w, 16)) <= 0)
@@ -211,14 +258,17 @@ check_value(const struct param_def *d, const char *v, char **cause)
 				goto bad;
 		return 0;
 	case PT_SAVE:
-		if ((n = split_words(v, w, 32)) == -1 || n % 2 != 0)
+		/* "SECONDS CHANGES ...", space separated, as redis.conf has it. */
+		if (strchr(v, ',') != NULL ||
+		    (n = split_words(v, w, 32)) == -1 || n % 2 != 0)
 			goto bad;
 		for (i = 0; i < n; i++)
-			if (parse_ll(w[i], &ll) == -1 || ll < 0)
+			if (redis_int(w[i], &ll) == -1 || ll < 0)
 				goto bad;
 		return 0;
 	case PT_FILE:
-		if (v[0] != '/' || access(v, R_OK) == -1) {
+		if (v[0] != '/' || access(v, R_OK) == -1 ||
+		    stat(v, &st) == -1 || !S_ISREG(st.st_mode)) {
 			xasprintf(cause, "%s: '%s' is not a readable file (an "
 			    "absolute path on the agent's host)", d->name, v);
 			return -1;
@@ -238,7 +288,13 @@ check_value(const struct param_def *d, const char *v, char **cause)
 			const char		*err;
 			char			*last = strrchr(w[i], ':');
 
-			/* IP:PORT or IP:PORT:WEIGHT */
+			/* IPv4:PORT or IPv4:PORT:WEIGHT (nutcracker 0.5 reads
+			 * no bracketed IPv6) */
+			if (strchr(w[i], '[') != NULL) {
+				xasprintf(cause, "servers: '%s': the proxy takes "
+				    "IPv4 backends only", w[i]);
+				return -1;
+			}
 			if (parse_hostport(w[i], &ss, &len, &err) == 0)
 				continue;
 			if (last == NULL || parse_ll(last + 1, &ll) == -1 ||

@@ -142,6 +142,17 @@ sup_save(struct supervisor *sup, char **cause)
 }
 
 /* Loads desired.json.  A damaged file stops the agent: guessing is worse. */
+/* A port from JSON: 0..65535 (0 when absent), or -1 (no wrapping casts). */
+static int
+port_value(json_t *j)
+{
+	json_int_t v = json_integer_value(j);
+
+	if (j == NULL)
+		return 0;
+	return json_is_integer(j) && v >= 0 && v <= 65535 ? (int)v : -1;
+}
+
 int
 state_load(struct supervisor *sup, char **cause)
 {
@@ -159,16 +170,24 @@ state_load(struct supervisor *sup, char **cause)
 		return -1;
 	}
 	arr = json_object_get(root, "instances");
+	if (!json_is_object(root) ||
+	    json_integer_value(json_object_get(root, "version")) !=
+	    STATE_VERSION || !json_is_array(arr)) {
+		xasprintf(cause, "%s: not a version %d desired state (an object "
+		    "with \"version\" and an \"instances\" array)",
+		    sup->state_path, STATE_VERSION);
+		json_decref(root);
+		return -1;
+	}
 	json_array_foreach(arr, i, o) {
 		name = json_string_value(json_object_get(o, "name"));
 		kind = json_string_value(json_object_get(o, "kind"));
 		desired = json_string_value(json_object_get(o, "desired"));
-		port = (int)json_integer_value(json_object_get(o, "port"));
-		stats_port = (int)json_integer_value(json_object_get(o,
-		    "stats_port"));
+		port = port_value(json_object_get(o, "port"));
+		stats_port = port_value(json_object_get(o, "stats_port"));
 		if (name == NULL || !valid_name(name) || kind == NULL ||
 		    (kd = kind_parse(kind)) == -1 || port < 1024 ||
-		    port > 65535 || desired == NULL || sup_find(sup, name)) {
+		    stats_port < 0 || desired == NULL || sup_find(sup, name)) {
 			xasprintf(cause, "%s: instance %zu is not valid",
 			    sup->state_path, i);
 			json_decref(root);
