@@ -272,11 +272,16 @@ main(int argc, char **argv)
 
 	daemon_notify_stopping();
 	daemon_watchdog_stop();
+	/*
+	 * The supervisor first: it answers the requests still waiting, over
+	 * sessions control_free is about to close.  The supervised processes
+	 * keep running; the next agent adopts them.
+	 */
+	supervisor_free(a->sup);
+	a->sup = NULL;
 	control_free(a->control);
 	sampler_free(a->sampler);
 	a->sampler = NULL;
-	/* The supervised processes keep running; the next agent adopts them. */
-	supervisor_free(a->sup);
 	shipper_free(a->shipper);
 	spool_close(a->spool);
 	host_free(a->host);

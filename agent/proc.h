@@ -115,7 +115,8 @@ void		 proc_set_ip(struct proc *);
 int		 state_load(struct supervisor *, char **cause);
 int		 inst_files_init(struct supervisor *, struct proc *, char **cause);
 void		 inst_files_free(struct inst_files *);
-void		 inst_write_proc(struct proc *, const char *exe);
+int		 inst_write_proc(const char *path, pid_t, uint64_t start,
+		    const char *exe);
 
 /* procfs.c */
 int		 procfs_stat(pid_t, uint64_t *start, uint64_t *ticks,

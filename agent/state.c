@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -96,20 +97,28 @@ inst_files_init(struct supervisor *sup, struct proc *p, char **cause)
 	return 0;
 }
 
-/* Records what adoption will check: pid, start time, binary. */
-void
-inst_write_proc(struct proc *p, const char *exe)
+/*
+ * The record adoption checks: "pid starttime exe" into path, through a
+ * temporary file and a rename so that a reader never sees half of it.
+ * The child writes it before its exec (see proc_spawn); no fsync, since
+ * the record matters for as long as the process lives.  0 or -1.
+ */
+int
+inst_write_proc(const char *path, pid_t pid, uint64_t start, const char *exe)
 {
-	char	buf[PATH_MAX + 64], *cause = NULL;
-	int	n;
+	char	tmp[PATH_MAX], line[PATH_MAX + 64];
+	int	fd, n, rv = -1;
 
-	n = snprintf(buf, sizeof(buf), "%d %" PRIu64 " %s\n", (int)p->pid,
-	    p->starttime, exe);
-	if (write_file_atomic(p->f.proc_path, buf, (size_t)n, &cause) == -1) {
-		log_warnx("instance %s: %s; it cannot be adopted after an "
-		    "agent restart", p->name, cause);
-		free(cause);
-	}
+	n = snprintf(line, sizeof(line), "%d %" PRIu64 " %s\n", (int)pid, start,
+	    exe);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1)
+		return -1;
+	if (write(fd, line, (size_t)n) == n && rename(tmp, path) == 0)
+		rv = 0;
+	close(fd);
+	return rv;
 }
 
 int

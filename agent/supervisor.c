@@ -404,6 +404,17 @@ proc_spawn(struct proc *p)
 
 			errpipe[1] = fd;
 		}
+		/*
+		 * The record adoption checks, written by the child itself
+		 * before the exec: no death of the agent can come between a
+		 * running child and its record.
+		 */
+		{
+			uint64_t start = 0;
+
+			procfs_stat(getpid(), &start, NULL, NULL);
+			inst_write_proc(p->f.proc_path, getpid(), start, exe);
+		}
 		/* Every descriptor but the standard ones and the error pipe. */
 		if (errpipe[1] > 3)
 			close_range(3, (unsigned)errpipe[1] - 1, 0);
@@ -436,7 +447,6 @@ proc_spawn(struct proc *p)
 		return;
 	}
 	procfs_stat(pid, &p->starttime, NULL, NULL);
-	inst_write_proc(p, exe);
 	log_info("instance %s: spawned pid=%d %s %s", p->name, (int)pid, path,
 	    p->f.conf_path);
 	proc_set_state(p, PS_STARTING, "spawned");
@@ -833,12 +843,16 @@ sup_start(struct supervisor *sup, const Ccnode__StartInstance *req,
 			stats = atoi(req->params[i]->value);
 	if (kind == KIND_INTERFACE && stats == 0)
 		stats = port + 10000 <= 65535 ? port + 10000 : port - 10000;
-	if ((other = port_owner(sup, port, req->name)) != NULL ||
-	    (stats != 0 && (other = port_owner(sup, stats, req->name)) != NULL) ||
-	    (stats != 0 && stats == port)) {
+	if ((other = port_owner(sup, port, req->name)) != NULL)
 		snprintf(why, sizeof(why), "port %d is taken by instance %s",
-		    other ? (other->port == port ? port : stats) : stats,
-		    other ? other->name : req->name);
+		    port, other->name);
+	else if (stats != 0 && (other = port_owner(sup, stats, req->name)))
+		snprintf(why, sizeof(why), "stats port %d is taken by instance "
+		    "%s", stats, other->name);
+	else if (stats != 0 && stats == port)
+		snprintf(why, sizeof(why), "the stats port is the port %d",
+		    port);
+	if (other != NULL || (stats != 0 && stats == port)) {
 		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
 		    why);
 		return;
@@ -1246,8 +1260,18 @@ supervisor_new(struct agent *a, char **cause)
 	event_add(sup->tick, &tv);
 	/* Adopt what still runs; start what should run but does not. */
 	for (p = sup->procs; p != NULL; p = p->next) {
-		if (adopt(p))
+		if (adopt(p)) {
+			if (!p->want_running) {
+				/* Stopped in the desired state, then the agent
+				 * died before the SIGTERM: finish the stop. */
+				log_info("instance %s: adopted, but should not "
+				    "run; stopping", p->name);
+				proc_set_state(p, PS_STOPPING, "should not run");
+				kill(p->pid, SIGTERM);
+				arm(p, a->conf->stop_timeout);
+			}
 			continue;
+		}
 		if (!p->want_running)
 			continue;
 		if (!procfs_port_free(kv_get(&p->params, "bind") ? p->ip :

@@ -354,6 +354,12 @@ ingest_event(struct store *st, struct host *h, const Ccnode__ProcessEvent *e)
 
 	log_info("event host=%s instance=%s event=%s detail=\"%s\"", h->name,
 	    e->instance, e->event, e->detail);
+	/* An event can come before the instance's first sample. */
+	if (in == NULL && valid_name(e->instance) &&
+	    (long long)hmap_count(st->instances) < st->m->conf->max_instances) {
+		in = instance_new(st, e->instance, h);
+		in->last_seen_ms = wall_ms();
+	}
 	if (in == NULL || in->host != h || e->time_ms < in->event_ms)
 		return;
 	copy_str(in->event, sizeof(in->event), e->event);

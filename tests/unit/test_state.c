@@ -421,20 +421,19 @@ test_write_proc(void)
 	fx_write(&x, good_json);
 	CU_ASSERT_EQUAL_FATAL(state_load(&x.sup, &cause), 0);
 	p = x.sup.procs;
-	p->pid = 4242;
-	p->starttime = 987654321ULL;
-	inst_write_proc(p, "/usr/bin/redis-server");
+	CU_ASSERT_EQUAL(inst_write_proc(p->f.proc_path, 4242, 987654321ULL,
+	    "/usr/bin/redis-server"), 0);
 	text = tu_read(p->f.proc_path, NULL);
 	CU_ASSERT_STRING_EQUAL(text ? text : "",
 	    "4242 987654321 /usr/bin/redis-server\n");
 	CU_ASSERT_EQUAL(mode_of(p->f.proc_path), 0600);
 	free(text);
 
-	/* A proc file that cannot be written: a warning, nothing else. */
+	/* A proc file that cannot be written: -1, nothing else. */
 	xasprintf(&want, "%s", p->f.proc_path);
 	CU_ASSERT(unlink(want) == 0);
 	CU_ASSERT(mkdir(want, 0700) == 0);
-	inst_write_proc(p, "/x");
+	CU_ASSERT_EQUAL(inst_write_proc(p->f.proc_path, 1, 1, "/x"), -1);
 	CU_ASSERT(rmdir(want) == 0);
 	free(want);
 	fx_free(&x);
