@@ -466,3 +466,155 @@ secret_file() {
 
 # log_has NAME REGEX: the daemon's log matches (grep -E).
 log_has() { grep -Eq -- "$2" "${D_LOG[$1]}"; }
+
+# ---- supervised instances (t_sup_*.sh) ----------------------------------------------------
+#
+# The agent's children (redis-server, nutcracker) outlive their agent by
+# design, so lib.sh's cleanup does not see them.  sup_init replaces the exit
+# trap: it stops the agents first (SIGTERM, exit 0, no sanitizer report, as
+# itest_cleanup would), so none restarts a child, then kills every
+# redis-server or nutcracker still running from under $T, then runs
+# itest_cleanup for the rest.
+
+# sup_init TOOLS...: itest_init TOOLS..., plus the cleanup above.
+sup_init() {
+	itest_init "$@"
+	trap _sup_cleanup EXIT
+}
+
+_sup_cleanup() {
+	local rc=$? i name
+	trap - EXIT
+	for ((i = ${#D_ORDER[@]} - 1; i >= 0; i--)); do
+		name=${D_ORDER[$i]}
+		[ "${D_KIND[$name]}" = agent ] || continue
+		stop_daemon "$name" || ITEST_FAILED=1
+	done
+	sup_kill_children
+	(exit "$rc")
+	itest_cleanup
+}
+
+# pid_running PID: the process exists and is not a zombie.
+pid_running() {
+	local st
+	[ -n "$1" ] && [ "$1" != 0 ] || return 1
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# pid_starttime PID: field 22 of /proc/PID/stat (start time in clock ticks).
+pid_starttime() {
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }'
+}
+
+# _sup_is_server PID: PID runs redis-server (redis-check-rdb on Debian) or
+# nutcracker.
+_sup_is_server() {
+	case $(readlink "/proc/$1/exe" 2>/dev/null) in
+	*/redis-server*|*/redis-check-rdb*|*/nutcracker*) return 0;;
+	esac
+	return 1
+}
+
+# sup_pids_under DIR: the live (not zombie) redis-server and nutcracker
+# processes whose working directory or command line is under DIR.
+sup_pids_under() {
+	local dir=$1 exe pid
+	# One find for the candidates (a fork per process would be slow).
+	for exe in $(find /proc/[0-9]*/ -maxdepth 1 -name exe \( \
+	    -lname '*/redis-server*' -o -lname '*/redis-check-rdb*' -o \
+	    -lname '*/nutcracker*' \) 2>/dev/null); do
+		pid=${exe#/proc/}
+		pid=${pid%%/*}
+		pid_running "$pid" || continue
+		case "$(readlink "/proc/$pid/cwd" 2>/dev/null)/" in
+		"$dir"/*) echo "$pid"; continue;;
+		esac
+		if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/"; then
+			echo "$pid"
+		fi
+	done
+}
+
+# inst_pids STATEDIR NAME: the live processes of one supervised instance:
+# a redis-server runs in STATEDIR/instances/NAME/data (or, just spawned,
+# names its redis.conf), a nutcracker names its nutcracker.yml.
+inst_pids() {
+	sup_pids_under "$1/instances/$2"
+}
+
+# sup_kill_children: SIGTERM, then SIGKILL after 5 s, to every
+# redis-server and nutcracker running from under $T that lib.sh did not
+# start itself (those are stopped by itest_cleanup).
+sup_kill_children() {
+	local pids=() pid n end
+	[ -n "$T" ] || return 0
+	for pid in $(sup_pids_under "$T"); do
+		for n in "${D_PID[@]:-}"; do [ "$n" = "$pid" ] && continue 2; done
+		pids+=("$pid")
+	done
+	[ "${#pids[@]}" = 0 ] && return 0
+	say "stopping ${#pids[@]} supervised process(es) left running: ${pids[*]}"
+	kill -TERM "${pids[@]}" 2>/dev/null
+	end=$(( $(now_ms) + 5000 ))
+	for pid in "${pids[@]}"; do
+		while pid_running "$pid" && [ "$(now_ms)" -lt "$end" ]; do
+			sleep 0.05
+		done
+		pid_running "$pid" && kill -KILL "$pid" 2>/dev/null
+	done
+	return 0
+}
+
+# sup_agent NAME PORT DIR [DIRECTIVES...]: start_agent NAME with its state,
+# spool and log dirs under DIR (DIR/state, DIR/spool, DIR/logs), fast
+# supervision timings, and reports going to SUP_MONITOR (host:port; unset:
+# a port nothing listens on).  Later directives override the defaults.
+sup_agent() {
+	local name=$1 port=$2 dir=$3; shift 3
+	mkdir -p "$dir"
+	if [ -z "${SUP_MONITOR:-}" ]; then
+		alloc_ports 1
+		SUP_MONITOR=127.0.0.1:${PORTS[0]}
+	fi
+	start_agent "$name" --port "$port" --state-dir "$dir/state" \
+	    --spool-dir "$dir/spool" --log-dir "$dir/logs" \
+	    --monitor "$SUP_MONITOR" --host-name "${SUP_HOST:-h1}" \
+	    --sample-interval 1s --sample-timeout 500ms \
+	    --restart-backoff 100ms 1s --restart-reset-after 10s \
+	    --crash-loop 4 30s --stop-timeout 2s --start-timeout 10s "$@"
+}
+
+# ictl PORT ARGS...: ccctl -a 127.0.0.1:PORT [SUP_CTL_OPTS...] ARGS...
+# (see ctl); SUP_CTL_OPTS: an array, e.g. (--secret-file F).
+declare -a SUP_CTL_OPTS=()
+ictl() {
+	local port=$1; shift
+	ctl -a "127.0.0.1:$port" "${SUP_CTL_OPTS[@]}" "$@"
+}
+
+# inst_field PORT NAME JQ-PATH: a field of NAME in the agent's
+# instance list --json (empty when absent or the agent does not answer).
+inst_field() {
+	ictl "$1" --timeout $((5 * TF))s instance list --json |
+	    jq -r --arg n "$2" ".items[] | select(.name == \$n) | $3" 2>/dev/null
+}
+
+# acli STATEDIR NAME PORT ARGS...: redis-cli as the agent's user (ccagent).
+acli() {
+	local dir=$1 name=$2 port=$3; shift 3
+	timeout $((10 * TF)) redis-cli -p "$port" --user ccagent \
+	    --pass "$(cat "$dir/instances/$name/agent.pass")" --no-auth-warning "$@"
+}
+
+# pong PORT: the server on PORT answers PING with PONG (as user default).
+pong() {
+	[ "$(timeout 5 redis-cli -p "$1" ping 2>/dev/null)" = PONG ]
+}
+
+# listeners PORT: the pids listening on 127.0.0.1:PORT, one a line.
+listeners() {
+	ss -Hltnp "( sport = :$1 )" 2>/dev/null | grep -o 'pid=[0-9]*' |
+	    cut -d= -f2 | sort -u
+}
