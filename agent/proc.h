@@ -71,6 +71,8 @@ struct proc {
 	int			 pidfd;
 	struct event		*pidfd_ev;
 	int			 sent_kill;	/* we sent SIGKILL */
+	uint64_t		 oom_kills;	/* the host's count at spawn */
+	uint64_t		 health_ms;	/* the next PING, while starting */
 	int64_t			 started_ms;	/* wall */
 	uint64_t		 started_mono;
 	uint64_t		 alive_mono;	/* start deadline counts from here */

@@ -56,7 +56,8 @@
 #include "proc.h"
 #include "util.h"
 
-#define HEALTH_MS	100	/* PING while starting */
+#define HEALTH_FIRST_MS	5	/* PING while starting: 5 ms, doubling, */
+#define HEALTH_MS	100	/* up to every 100 ms */
 #define START_WAIT_MS	5000	/* a start request answers by then */
 #define TICK_MS		2000	/* CPU and RSS; logs every 5 ticks */
 
@@ -66,6 +67,7 @@ static const char *const state_names[] = { PROC_STATES(X_NAME) };
 #undef X_NAME
 
 static void	proc_spawn(struct proc *);
+static uint64_t	oom_kills(void);
 static void	proc_timer_cb(evutil_socket_t, short, void *);
 static void	proc_exited(struct proc *, int have_status, int status);
 static void	resolve_waiters(struct proc *);
@@ -268,6 +270,24 @@ add_waiter(struct proc *p, op_done_fn *done, void *arg, int start, int restart)
 	p->waiters = w;
 }
 
+/* Whether path holds exactly text. */
+static int
+same_file(const char *path, const char *text)
+{
+	char	*old, *cause = NULL;
+	size_t	 len;
+	int	 same;
+
+	if ((old = read_small_file(path, strlen(text) + 1, 0, &len,
+	    &cause)) == NULL) {
+		free(cause);
+		return 0;
+	}
+	same = len == strlen(text) && memcmp(old, text, len) == 0;
+	free(old);
+	return same;
+}
+
 /* Writes the instance's config file, from its params.  0 or -1. */
 static int
 write_config(struct proc *p, char **cause)
@@ -287,7 +307,11 @@ write_config(struct proc *p, char **cause)
 		rv = params_nutcracker_yaml(&p->f, &p->params, p->ip, p->port,
 		    &text, cause);
 	free(bind);
-	if (rv == 0)
+	/*
+	 * Written (and synced) only when it changed: a crash restart reuses
+	 * it, and the disk is not in the way of the new process.
+	 */
+	if (rv == 0 && !same_file(p->f.conf_path, text))
 		rv = write_file_atomic(p->f.conf_path, text, strlen(text), cause);
 	free(text);
 	return rv;
@@ -432,6 +456,7 @@ proc_spawn(struct proc *p)
 	close(errpipe[0]);
 	p->pid = pid;
 	p->adopted = 0;
+	p->oom_kills = oom_kills();
 	p->started_ms = wall_ms();
 	p->started_mono = p->alive_mono = mono_ms();
 	p->cpu_ticks = 0;
@@ -450,7 +475,8 @@ proc_spawn(struct proc *p)
 	log_info("instance %s: spawned pid=%d %s %s", p->name, (int)pid, path,
 	    p->f.conf_path);
 	proc_set_state(p, PS_STARTING, "spawned");
-	arm(p, HEALTH_MS);
+	p->health_ms = HEALTH_FIRST_MS;
+	arm(p, p->health_ms);
 }
 
 static void
@@ -509,7 +535,8 @@ proc_timer_cb(evutil_socket_t fd, short ev, void *arg)
 			return;
 		}
 		rconn_cmdf(proc_conn(p), health_cb, p, "PING");
-		arm(p, HEALTH_MS);
+		p->health_ms = MINIMUM(p->health_ms * 2, HEALTH_MS);
+		arm(p, p->health_ms);
 		break;
 	case PS_BACKOFF:
 	case PS_FATAL:
@@ -543,6 +570,26 @@ proc_conn(struct proc *p)
 	o.max_reply = 16 * 1024 * 1024;
 	p->rc = rconn_new(p->sup->a->base, p->ip, p->port, &o, NULL, p);
 	return p->rc;
+}
+
+/* The host's count of OOM kills (/proc/vmstat), or UINT64_MAX. */
+static uint64_t
+oom_kills(void)
+{
+	char			 line[128];
+	unsigned long long	 v;
+	FILE			*fp;
+	uint64_t		 n = UINT64_MAX;
+
+	if ((fp = fopen("/proc/vmstat", "re")) == NULL)
+		return n;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "oom_kill %llu", &v) == 1) {
+			n = v;
+			break;
+		}
+	fclose(fp);
+	return n;
 }
 
 static const char *
@@ -610,11 +657,17 @@ proc_exited(struct proc *p, int have_status, int status)
 			snprintf(e->detail, sizeof(e->detail), "exit %d", e->code);
 	} else if (have_status && WIFSIGNALED(status)) {
 		e->sig = WTERMSIG(status);
-		/* A SIGKILL nobody here sent: most likely the OOM killer. */
-		e->oom = e->sig == SIGKILL && !p->sent_kill;
+		/*
+		 * A SIGKILL the agent did not send: the OOM killer if the
+		 * host's count of OOM kills rose while the process ran (or if
+		 * the kernel does not count them), else someone's kill -9.
+		 */
+		e->oom = e->sig == SIGKILL && !p->sent_kill &&
+		    (p->oom_kills == UINT64_MAX || oom_kills() > p->oom_kills);
 		snprintf(e->detail, sizeof(e->detail), "killed by SIG%s%s%s",
 		    signame(e->sig), WCOREDUMP(status) ? " (core dumped)" : "",
-		    e->oom ? " (OOM killer?)" : "");
+		    e->oom ? " (OOM killer)" : e->sig == SIGKILL &&
+		    !p->sent_kill ? " (not by ccagent)" : "");
 	} else if (p->pid != 0)
 		snprintf(e->detail, sizeof(e->detail), "exited (status unknown: "
 		    "adopted)");
@@ -623,9 +676,10 @@ proc_exited(struct proc *p, int have_status, int status)
 		    (int)p->pid, e->detail, (unsigned long long)uptime);
 	p->pid = 0;
 	p->adopted = 0;
-	unlink(p->f.proc_path);
 
 	if (p->state == PS_STOPPING || !p->want_running) {
+		/* A restart overwrites the record; a stop removes it. */
+		unlink(p->f.proc_path);
 		proc_set_state(p, PS_STOPPED, e->detail);
 		return;
 	}
@@ -745,7 +799,8 @@ adopt(struct proc *p)
 	}
 	log_info("instance %s: adopted pid %d", p->name, pid);
 	proc_set_state(p, PS_STARTING, "adopted after an agent restart");
-	arm(p, HEALTH_MS);
+	p->health_ms = HEALTH_FIRST_MS;
+	arm(p, p->health_ms);
 	return 1;
 }
 
