@@ -161,3 +161,89 @@ wait_port() {	# port seconds
 	echo "nothing listens on port $1" >&2
 	return 1
 }
+
+# ---- restart latency (bench/restart.sh) -------------------------------------
+# These poll without a fork per attempt: bash 5's EPOCHREALTIME for the
+# clock, /dev/tcp for the connection, "read -t" for the pause.
+
+# Microseconds since the epoch, into NOW_US (no subshell, no fork).
+now_us() {
+	NOW_US=${EPOCHREALTIME//[!0-9]/}
+}
+
+# Opens POLL_PAUSE_FD: a FIFO, open for reading and writing, that never has
+# data, so that "read -t S -u $POLL_PAUSE_FD" sleeps S seconds in the shell.
+poll_init() {
+	local f="$BENCH_TMP/.pause.fifo"
+	mkfifo "$f" && exec {POLL_PAUSE_FD}<>"$f" && rm -f "$f"
+}
+
+# Polls 127.0.0.1:PORT until a PING is answered +PONG, or the deadline (us
+# since the epoch) passes: connect (bash's /dev/tcp), "PING\r\n", read a
+# line; then a pause of POLL_PAUSE s (default 0.0002) before the next
+# attempt.  Sets PONG_US (when +PONG was read), POLL_N (attempts),
+# POLL_GAP_US (the longest time between the starts of two attempts) and
+# POLL_LAST_US (between the starts of the last failed attempt and of the one
+# that got +PONG: how late the PONG can have been seen, this measurement's
+# resolution; 0 when the first attempt got it).  0 on PONG, 1 at the
+# deadline, 2 when BENCH_STOP is set.  Needs poll_init, and SIGPIPE ignored
+# (trap '' PIPE): a write to a dying server must not kill the shell.
+#
+# Signals: a trap that exits the shell from inside "read -t" makes bash 5.2
+# abort later ("longjmp causes uninitialized stack frame", when read's
+# timer fires), so no EXIT trap runs and nothing is stopped.  Around this
+# function, INT/TERM/HUP traps should only set BENCH_STOP=1 (see
+# bench_poll_traps); it returns 2 at the next attempt.
+redis_pong_wait() {	# port deadline-us
+	local port=$1 deadline=$2 fd line prev=0 now
+	POLL_N=0
+	POLL_GAP_US=0
+	POLL_LAST_US=0
+	PONG_US=
+	while :; do
+		now=${EPOCHREALTIME//[!0-9]/}
+		if [ "$prev" -ne 0 ]; then
+			POLL_LAST_US=$((now - prev))
+			if [ "$POLL_LAST_US" -gt "$POLL_GAP_US" ]; then
+				POLL_GAP_US=$POLL_LAST_US
+			fi
+		fi
+		prev=$now
+		[ -z "${BENCH_STOP:-}" ] || return 2
+		POLL_N=$((POLL_N + 1))
+		if { exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
+			if printf 'PING\r\n' >&"$fd" 2>/dev/null &&
+			    read -r -t 2 -u "$fd" line 2>/dev/null &&
+			    [ "$line" = $'+PONG\r' ]; then
+				PONG_US=${EPOCHREALTIME//[!0-9]/}
+				exec {fd}>&-
+				return 0
+			fi
+			exec {fd}>&-
+		fi
+		[ "$now" -lt "$deadline" ] || return 1
+		read -r -t "${POLL_PAUSE:-0.0002}" -u "$POLL_PAUSE_FD" line
+	done
+}
+
+# on: INT, TERM and HUP only set BENCH_STOP=1 (for redis_pong_wait);
+# off: they exit again (bench_init's traps), at once if one came meanwhile.
+bench_poll_traps() {	# on|off
+	if [ "$1" = on ]; then
+		trap 'BENCH_STOP=1' INT TERM HUP
+	else
+		trap 'exit 130' INT TERM HUP
+		[ -z "${BENCH_STOP:-}" ] || exit 130
+	fi
+}
+
+# The pid of the redis-server on 127.0.0.1:PORT (INFO server), or nothing.
+redis_pid() {	# port
+	redis-cli -p "$1" INFO server 2>/dev/null | tr -d '\r' |
+	    awk -F: '$1 == "process_id" { print $2 }'
+}
+
+# Something listens on 127.0.0.1:PORT (TCP).
+port_listening() {	# port
+	ss -Htln "sport = :$1" 2>/dev/null | grep -q .
+}
