@@ -95,6 +95,14 @@ struct proc {
 	struct proc		*next;
 };
 
+/* A process event waiting to be sent (see queue_event). */
+struct pending_event {
+	char			*name;
+	const char		*event;		/* a state name */
+	char			*detail;
+	struct pending_event	*next;
+};
+
 /* The supervisor, shared with state.c. */
 struct supervisor {
 	struct agent	*a;
@@ -102,6 +110,8 @@ struct supervisor {
 	char		*state_path;
 	char		*inst_root;
 	struct event	*tick;
+	struct event	*flush;		/* sends queued events */
+	struct pending_event *events;
 	unsigned	 ticks;
 	long		 hz;
 };

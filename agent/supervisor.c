@@ -171,6 +171,52 @@ proc_set_ip(struct proc *p)
 
 /* ---- the state machine ---------------------------------------------------- */
 
+/*
+ * Events go to the monitor from the loop, right after the current
+ * callback: a crashed process is forked again before its events are
+ * packed and spooled, which keeps disk writes off the restart path.
+ */
+static void
+queue_event(struct supervisor *sup, const char *name, const char *event,
+    const char *detail)
+{
+	struct pending_event *e = xcalloc(1, sizeof(*e)), **pp;
+
+	e->name = xstrdup(name);
+	e->event = event;
+	e->detail = xstrdup(detail);
+	for (pp = &sup->events; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = e;
+	event_active(sup->flush, EV_TIMEOUT, 0);
+}
+
+static void
+send_events(struct supervisor *sup)
+{
+	struct pending_event	*e;
+	struct sampler		*smp = sup->a->sampler;
+
+	while ((e = sup->events) != NULL) {
+		sup->events = e->next;
+		if (smp != NULL)
+			sampler_event(smp, e->name, e->event, e->detail);
+		free(e->name);
+		free(e->detail);
+		free(e);
+	}
+}
+
+static void
+flush_events_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct supervisor *sup = arg;
+
+	send_events(sup);
+	if (sup->a->sampler != NULL)
+		sampler_reconfigure(sup->a->sampler);
+}
+
 /* The one place a state changes: logged, and sent to the monitor at once. */
 static void
 proc_set_state(struct proc *p, enum pstate st, const char *why)
@@ -186,10 +232,7 @@ proc_set_state(struct proc *p, enum pstate st, const char *why)
 	else
 		log_info("instance %s: %s -> %s reason=\"%s\"", p->name,
 		    state_names[old], state_names[st], why);
-	if (p->sup->a->sampler != NULL) {
-		sampler_event(p->sup->a->sampler, p->name, state_names[st], why);
-		sampler_reconfigure(p->sup->a->sampler);
-	}
+	queue_event(p->sup, p->name, state_names[st], why);
 	resolve_waiters(p);
 }
 
@@ -1307,6 +1350,7 @@ supervisor_new(struct agent *a, char **cause)
 		supervisor_free(sup);
 		return NULL;
 	}
+	sup->flush = event_new(a->base, -1, 0, flush_events_cb, sup);
 	if (state_load(sup, cause) == -1) {
 		supervisor_free(sup);
 		return NULL;
@@ -1353,12 +1397,16 @@ supervisor_free(struct supervisor *sup)
 
 	if (sup == NULL)
 		return;
+	/* Send what is queued: the last state changes matter most. */
+	send_events(sup);
 	for (p = sup->procs; p != NULL; p = next) {
 		next = p->next;
 		proc_free(p);
 	}
 	if (sup->tick != NULL)
 		event_free(sup->tick);
+	if (sup->flush != NULL)
+		event_free(sup->flush);
 	free(sup->state_path);
 	free(sup->inst_root);
 	free(sup);
