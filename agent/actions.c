@@ -19,6 +19,7 @@
 
 struct batch {
 	struct proc	*p;
+	struct batch	*next;		/* in p->batches */
 	op_done_fn	*done;
 	void		*arg;
 	int		 pending;
@@ -64,7 +65,42 @@ batch_new(struct proc *p, op_done_fn *done, void *arg,
 	b->finish = finish;
 	op_init(&b->r, p->name);
 	b->pending = 1;		/* held until every command is queued */
+	b->next = p->batches;
+	p->batches = b;
 	return b;
+}
+
+static void
+batch_free(struct batch *b)
+{
+	struct batch **pp;
+
+	for (pp = &b->p->batches; *pp != b; pp = &(*pp)->next)
+		;
+	*pp = b->next;
+	kv_clear(&b->r.applied);
+	kv_clear(&b->r.needs_restart);
+	kv_clear(&b->stored);
+	free(b);
+}
+
+/*
+ * The agent is stopping: the connection's callbacks will not run again,
+ * so each request in flight is answered here.
+ */
+void
+act_abort(struct proc *p)
+{
+	struct batch *b;
+
+	while ((b = p->batches) != NULL) {
+		b->r.ok = 0;
+		b->r.code = CCNODE__ERROR_REPLY__CODE__INTERNAL;
+		snprintf(b->r.msg, sizeof(b->r.msg), "%s: the agent is stopping; "
+		    "the request may have been applied in part", p->name);
+		b->done(b->arg, &b->r);
+		batch_free(b);
+	}
 }
 
 static void
@@ -80,10 +116,7 @@ batch_release(struct batch *b)
 	}
 	b->finish(b);
 	b->done(b->arg, &b->r);
-	kv_clear(&b->r.applied);
-	kv_clear(&b->r.needs_restart);
-	kv_clear(&b->stored);
-	free(b);
+	batch_free(b);
 }
 
 /* A reply that must not be an error; what fails is named in the answer. */
@@ -222,30 +255,47 @@ kill_one_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 	batch_release(b);
 }
 
-/* Whether a CLIENT LIST line is a connection to keep. */
+/*
+ * The value of key in a CLIENT LIST line ("id=3 addr=... user=x ..."),
+ * into buf.  Fields are separated by spaces, and no value holds one
+ * (client names may not), so matching whole fields is exact.
+ */
+static int
+field(const char *line, const char *key, char *buf, size_t len)
+{
+	size_t		 kl = strlen(key), vl;
+	const char	*p = line;
+
+	for (;;) {
+		if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
+			p += kl + 1;
+			vl = strcspn(p, " \r");
+			snprintf(buf, len, "%.*s", (int)vl, p);
+			return 0;
+		}
+		if ((p = strchr(p, ' ')) == NULL)
+			return -1;
+		p++;
+	}
+}
+
+/*
+ * Whether a CLIENT LIST line is a connection to keep: the agent's and the
+ * monitor's, known by their ACL user (which needs its password; a name is
+ * anyone's to set), and the replication links.
+ */
 static int
 spare(const char *line)
 {
-	const char	*name = strstr(line, " name="), *flags = strstr(line,
-			    " flags=");
-	size_t		 fl;
+	char user[64], flags[32];
 
-	if (name != NULL) {
-		name += 6;
-		if (strncmp(name, AGENT_CLIENT_PREFIX,
-		    strlen(AGENT_CLIENT_PREFIX)) == 0 ||
-		    strncmp(name, PROBE_CLIENT_PREFIX,
-		    strlen(PROBE_CLIENT_PREFIX)) == 0)
-			return 1;
-	}
+	if (field(line, "user", user, sizeof(user)) == 0 &&
+	    (strcmp(user, AGENT_USER) == 0 || strcmp(user, PROBE_USER) == 0))
+		return 1;
 	/* Replication links: killing them would force a full resync. */
-	if (flags != NULL) {
-		flags += 7;
-		fl = strcspn(flags, " ");
-		if (memchr(flags, 'S', fl) != NULL ||
-		    memchr(flags, 'M', fl) != NULL)
-			return 1;
-	}
+	if (field(line, "flags", flags, sizeof(flags)) == 0 &&
+	    (strchr(flags, 'S') != NULL || strchr(flags, 'M') != NULL))
+		return 1;
 	return 0;
 }
 

@@ -79,6 +79,7 @@ struct agent_conf {
 	char			*state_dir;
 	char			*spool_dir;
 	char			*log_dir;
+	char			*secrets_dir;
 	uint64_t		 log_max_size;
 	long long		 log_keep;
 	char			*redis_server_path;
@@ -123,9 +124,9 @@ struct agent {
 /* The client-facing, agent and probe users of a spawned redis. */
 #define AGENT_USER	"ccagent"
 #define PROBE_USER	"ccprobe"
-/* CLIENT SETNAME prefixes that KillAllConnections spares. */
+/* The agent names its connections ccagent-*; KillAllConnections spares
+ * the ACL users above, not names, which any client may take. */
 #define AGENT_CLIENT_PREFIX	"ccagent"
-#define PROBE_CLIENT_PREFIX	"ccmonitor"
 
 enum { KIND_REDIS, KIND_INTERFACE };
 
@@ -169,14 +170,18 @@ typedef void op_done_fn(void *arg, struct op_result *);
 const char	*kind_name(int);
 int		 kind_parse(const char *);
 int		 param_online(const char *);
-/* Checks params for a kind; start: for StartInstance.  0, or -1 and *cause. */
+/*
+ * Checks params for a kind; start: for StartInstance; secrets: the only
+ * directory password-file params may name.  0, or -1 and *cause.
+ */
 int		 params_check(int kind, Ccnode__Param *const *, size_t, int start,
-		    char **cause);
+		    const char *secrets, char **cause);
 int		 params_redis_conf(const struct inst_files *, const struct kvlist *,
-		    const char *bind, int port, char **out, char **cause);
-int		 params_nutcracker_yaml(const struct inst_files *,
-		    const struct kvlist *, const char *bind, int port, char **out,
+		    const char *bind, int port, const char *secrets, char **out,
 		    char **cause);
+int		 params_nutcracker_yaml(const struct inst_files *,
+		    const struct kvlist *, const char *bind, int port,
+		    const char *secrets, char **out, char **cause);
 /* The ACL rules of the default user under disable-command-list. */
 char		*params_acl_default(const struct kvlist *);
 const char	*kv_get(const struct kvlist *, const char *);

@@ -223,6 +223,10 @@ const struct conf_def agent_conf_defs[] = {
 	{ "log-dir", CONF_STRING, 0, F(log_dir), "/var/log/ccagent", 0, 0,
 	  NULL, NULL, NULL, "DIR", "Logs of supervised processes, and the "
 	  "audit log of destructive requests." },
+	{ "secrets-dir", CONF_STRING, 0, F(secrets_dir), "/etc/ccagent/secrets",
+	  0, 0, NULL, NULL, NULL, "DIR", "The only directory the password "
+	  "files of instance params (requirepass-file, masterauth-file, "
+	  "redis-auth-file) may be in." },
 	{ "log-max-size", CONF_SIZE, CONF_RELOAD, F(log_max_size), "64mb",
 	  64 * 1024, 64 * 1024 * MB, NULL, NULL, NULL, "SIZE", "A supervised "
 	  "process's log is rotated past this size." },

@@ -196,15 +196,21 @@ static void
 audit(struct creq *q, const struct op_result *r)
 {
 	struct control	*ctl = q->ctl;
-	char		*path, *line, ts[40];
+	char		*path, *line, ts[40], *name, *msg;
 	struct tm	 tm;
 	time_t		 now = time(NULL);
 	int		 fd;
 
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	xasprintf(&line, "%s %s request=%s instance=%s result=%s detail=\"%s\"\n",
-	    ts, q->who, q->what, q->instance, r->ok ? "ok" : "refused", r->msg);
+	/* One line per request, whatever the caller put in the fields. */
+	name = str_escape(q->instance, 64);
+	msg = str_escape(r->msg, sizeof(r->msg));
+	xasprintf(&line, "%s %s request=%s instance=\"%s\" result=%s "
+	    "detail=\"%s\"\n", ts, q->who, q->what, name, r->ok ? "ok" :
+	    "refused", msg);
+	free(name);
+	free(msg);
 	xasprintf(&path, "%s/audit.log", ctl->a->conf->log_dir);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0640)) == -1 || write(fd, line, strlen(line)) == -1)
@@ -408,7 +414,12 @@ control_accept_cb(struct wconn *c, const Ccnode__Hello *hello,
 	cs = xcalloc(1, sizeof(*cs));
 	cs->ctl = ctl;
 	cs->c = c;
-	xasprintf(&cs->who, "peer=%s name=%.64s", wconn_peer(c), hello->name);
+	{
+		char *n = str_escape(hello->name, 64);
+
+		xasprintf(&cs->who, "peer=%s name=\"%s\"", wconn_peer(c), n);
+		free(n);
+	}
 	cs->next = ctl->sessions;
 	if (ctl->sessions != NULL)
 		ctl->sessions->prev = cs;

@@ -13,7 +13,11 @@
 
 #include <sys/stat.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +40,7 @@ enum ptype {
 	PT_CMDLIST,	/* command names, comma or space separated */
 	PT_IPS,		/* IP [IP ...] */
 	PT_SAVE,	/* "" or "SECONDS CHANGES ..." */
-	PT_FILE,	/* a readable file on the agent's host */
+	PT_FILE,	/* a file in secrets-dir */
 	PT_REPLICAOF,	/* "IP PORT" */
 	PT_SERVERS,	/* IP:PORT[:WEIGHT][,...] */
 	PT_PORT,
@@ -194,14 +198,66 @@ split_words(const char *v, char words[][64], int max)
 	}
 }
 
+/*
+ * A password file named by a caller: it must be a regular file inside
+ * secrets-dir once symlinks are resolved.  Without that rule a caller
+ * could have the agent read any file it can read and hand the contents
+ * to a master or a backend of the caller's choosing.  With out, reads it
+ * (at most 1 KiB, one line, opened without following a last symlink).
+ */
 static int
-check_value(const struct param_def *d, const char *v, char **cause)
+secret_file(const char *dir, const char *param, const char *path, char **out,
+    char **cause)
+{
+	char		*real = NULL, *rdir = NULL, buf[1024 + 2];
+	struct stat	 st;
+	size_t		 dl;
+	ssize_t		 n;
+	int		 fd = -1, rv = -1;
+
+	if (path[0] != '/' || (real = realpath(path, NULL)) == NULL ||
+	    (rdir = realpath(dir, NULL)) == NULL ||
+	    strncmp(real, rdir, (dl = strlen(rdir))) != 0 || real[dl] != '/') {
+		xasprintf(cause, "%s: '%s' is not a file in secrets-dir %s",
+		    param, path, dir);
+		goto out;
+	}
+	if ((fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) ==
+	    -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		xasprintf(cause, "%s: '%s' is not a readable regular file",
+		    param, path);
+		goto out;
+	}
+	if (out != NULL) {
+		if ((n = read(fd, buf, sizeof(buf) - 1)) < 0 ||
+		    (size_t)n > sizeof(buf) - 2) {
+			xasprintf(cause, "%s: '%s' cannot be read, or is over "
+			    "1 KiB", param, path);
+			goto out;
+		}
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+		    buf[n - 1] == ' '))
+			n--;
+		buf[n] = '\0';
+		*out = xstrdup(buf);
+	}
+	rv = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	free(real);
+	free(rdir);
+	return rv;
+}
+
+static int
+check_value(const struct param_def *d, const char *v, const char *secrets,
+    char **cause)
 {
 	char		 w[64][64];
 	long long	 ll;
 	int		 n, i;
 	const char	*p;
-	struct stat	 st;
 
 	switch (d->type) {
 	case PT_SIZE:
@@ -262,17 +318,14 @@ check_value(const struct param_def *d, const char *v, char **cause)
 		if (strchr(v, ',') != NULL ||
 		    (n = split_words(v, w, 32)) == -1 || n % 2 != 0)
 			goto bad;
+		/* Seconds from 1 (redis refuses 0), changes from 0. */
 		for (i = 0; i < n; i++)
-			if (redis_int(w[i], &ll) == -1 || ll < 0)
+			if (redis_int(w[i], &ll) == -1 || ll < (i % 2 == 0))
 				goto bad;
 		return 0;
 	case PT_FILE:
-		if (v[0] != '/' || access(v, R_OK) == -1 ||
-		    stat(v, &st) == -1 || !S_ISREG(st.st_mode)) {
-			xasprintf(cause, "%s: '%s' is not a readable file (an "
-			    "absolute path on the agent's host)", d->name, v);
+		if (secret_file(secrets, d->name, v, NULL, cause) == -1)
 			return -1;
-		}
 		return 0;
 	case PT_REPLICAOF:
 		if (split_words(v, w, 2) != 2 || !is_ip(w[0]) ||
@@ -295,13 +348,15 @@ check_value(const struct param_def *d, const char *v, char **cause)
 				    "IPv4 backends only", w[i]);
 				return -1;
 			}
-			if (parse_hostport(w[i], &ss, &len, &err) == 0)
+			if (parse_hostport(w[i], &ss, &len, &err) == 0 &&
+			    ss.ss_family == AF_INET)
 				continue;
 			if (last == NULL || parse_ll(last + 1, &ll) == -1 ||
 			    ll < 1 || ll > 1000000)
 				goto bad;
 			*last = '\0';
-			if (parse_hostport(w[i], &ss, &len, &err) == -1)
+			if (parse_hostport(w[i], &ss, &len, &err) == -1 ||
+			    ss.ss_family != AF_INET)
 				goto bad;
 		}
 		return 0;
@@ -313,7 +368,7 @@ bad:
 
 int
 params_check(int kind, Ccnode__Param *const *p, size_t n, int start,
-    char **cause)
+    const char *secrets, char **cause)
 {
 	const struct param_def	*d;
 	size_t			 i, j;
@@ -353,7 +408,7 @@ params_check(int kind, Ccnode__Param *const *p, size_t n, int start,
 				    "control character", name);
 				return -1;
 			}
-		if (check_value(d, v, cause) == -1)
+		if (check_value(d, v, secrets, cause) == -1)
 			return -1;
 	}
 	if (start && kind == KIND_INTERFACE) {
@@ -472,18 +527,16 @@ text_quoted(struct text *t, const char *s)
 	text_add(t, "\"");
 }
 
-/* Reads a password file: one line, no control characters. */
+/* Reads a password file (see secret_file): one line, no control characters. */
 static char *
-read_secret(const char *param, const char *path, char **cause)
+read_secret(const char *secrets, const char *param, const char *path,
+    char **cause)
 {
-	char		*s, *err = NULL;
+	char		*s = NULL;
 	const char	*c;
 
-	if ((s = read_small_file(path, 1024, 1, NULL, &err)) == NULL) {
-		xasprintf(cause, "%s: %s", param, err);
-		free(err);
+	if (secret_file(secrets, param, path, &s, cause) == -1)
 		return NULL;
-	}
 	for (c = s; *c != '\0'; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
 			xasprintf(cause, "%s: %s holds a control character or "
@@ -498,6 +551,17 @@ read_secret(const char *param, const char *path, char **cause)
 	}
 	return s;
 }
+
+/*
+ * What the client-facing user may never do: change users, the config or
+ * the replication topology, load code, or stop the server.  Without this
+ * any client could drop the agent's user, or point dir and dbfilename at
+ * a file of its choosing (the classic CONFIG SET takeover).  Data
+ * commands, MONITOR, CLIENT and SLOWLOG stay.
+ */
+#define DEFAULT_USER_DENY "-acl +acl|whoami -config -debug -module -shutdown " \
+	"-replicaof -slaveof -failover -cluster|reset -cluster|failover " \
+	"-cluster|forget -cluster|meet -cluster|replicate"
 
 /* The ACL rules of the client-facing default user. */
 static void
@@ -515,7 +579,7 @@ default_user_rules(struct text *t, const char *pass, const char *disabled)
 		free(rule);
 	} else
 		text_add(t, "nopass");
-	text_add(t, " ~* &* +@all");
+	text_add(t, " ~* &* +@all %s", DEFAULT_USER_DENY);
 	n = disabled ? split_words(disabled, w, 64) : 0;
 	for (i = 0; i < n; i++)
 		text_add(t, " -%s", w[i]);
@@ -529,8 +593,8 @@ params_acl_default(const struct kvlist *l)
 	char		w[64][64];
 	int		n, i;
 
-	/* ACL SETUSER default +@all -cmd ...: undoes what was disabled. */
-	text_add(&t, "+@all");
+	/* ACL SETUSER default +@all ...: undoes what was disabled before. */
+	text_add(&t, "+@all %s", DEFAULT_USER_DENY);
 	n = kv_get(l, "disable-command-list") ?
 	    split_words(kv_get(l, "disable-command-list"), w, 64) : 0;
 	for (i = 0; i < n; i++)
@@ -540,7 +604,7 @@ params_acl_default(const struct kvlist *l)
 
 int
 params_redis_conf(const struct inst_files *f, const struct kvlist *l,
-    const char *bind, int port, char **out, char **cause)
+    const char *bind, int port, const char *secrets, char **out, char **cause)
 {
 	struct text	 t = { NULL, 0, 0 };
 	const char	*v, *disabled = kv_get(l, "disable-command-list");
@@ -548,10 +612,10 @@ params_redis_conf(const struct inst_files *f, const struct kvlist *l,
 	size_t		 i;
 
 	if ((v = kv_get(l, "requirepass-file")) != NULL &&
-	    (pass = read_secret("requirepass-file", v, cause)) == NULL)
+	    (pass = read_secret(secrets, "requirepass-file", v, cause)) == NULL)
 		return -1;
 	if ((v = kv_get(l, "masterauth-file")) != NULL &&
-	    (mauth = read_secret("masterauth-file", v, cause)) == NULL) {
+	    (mauth = read_secret(secrets, "masterauth-file", v, cause)) == NULL) {
 		free(pass);
 		return -1;
 	}
@@ -613,7 +677,7 @@ params_redis_conf(const struct inst_files *f, const struct kvlist *l,
 
 int
 params_nutcracker_yaml(const struct inst_files *f, const struct kvlist *l,
-    const char *bind, int port, char **out, char **cause)
+    const char *bind, int port, const char *secrets, char **out, char **cause)
 {
 	struct text	 t = { NULL, 0, 0 };
 	const char	*v;
@@ -621,7 +685,7 @@ params_nutcracker_yaml(const struct inst_files *f, const struct kvlist *l,
 	int		 n, i;
 
 	if ((v = kv_get(l, "redis-auth-file")) != NULL &&
-	    (auth = read_secret("redis-auth-file", v, cause)) == NULL)
+	    (auth = read_secret(secrets, "redis-auth-file", v, cause)) == NULL)
 		return -1;
 	text_add(&t, "# Written by ccagent for instance %s; ccagent rewrites it "
 	    "at every start.\n", f->name);

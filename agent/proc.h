@@ -45,13 +45,19 @@ struct exit_info {
 };
 
 /* A request waiting for a process to reach a state. */
+enum wkind {
+	W_STOP,		/* answered at "stopped" */
+	W_START,	/* answered at "running", or when the start failed */
+};
+
 struct waiter {
 	op_done_fn	*done;
 	void		*arg;
-	int		 restart;	/* stop, then start */
-	int		 start;		/* waiting for running */
+	enum wkind	 kind;
 	struct waiter	*next;
 };
+
+struct batch;
 
 struct proc {
 	struct supervisor	*sup;
@@ -86,6 +92,8 @@ struct proc {
 
 	struct rconn		*rc;		/* control connection */
 	struct waiter		*waiters;
+	int			 restart_pending; /* start again once stopped */
+	struct batch		*batches;	/* online requests in flight */
 
 	uint64_t		 cpu_ticks;	/* for cpu_percent */
 	uint64_t		 cpu_mono;
@@ -150,6 +158,8 @@ void		 act_set_params(struct proc *, const Ccnode__SetParams *,
 void		 act_kill_clients(struct proc *, op_done_fn *, void *);
 void		 act_flush(struct proc *, op_done_fn *, void *);
 void		 act_promote(struct proc *, op_done_fn *, void *);
+/* Answers the requests in flight (the agent is stopping). */
+void		 act_abort(struct proc *);
 /* A fresh result; fail() fills an error and calls done. */
 void		 op_init(struct op_result *, const char *instance);
 void		 op_fail(op_done_fn *, void *, const char *instance, int code,

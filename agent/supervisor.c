@@ -67,6 +67,7 @@ static const char *const state_names[] = { PROC_STATES(X_NAME) };
 #undef X_NAME
 
 static void	proc_spawn(struct proc *);
+static void	proc_kill(struct proc *, int);
 static uint64_t	oom_kills(void);
 static void	proc_timer_cb(evutil_socket_t, short, void *);
 static void	proc_exited(struct proc *, int have_status, int status);
@@ -126,6 +127,7 @@ proc_free(struct proc *p)
 		    "the agent is shutting down");
 		free(w);
 	}
+	act_abort(p);
 	if (p->pidfd_ev != NULL)
 		event_free(p->pidfd_ev);
 	if (p->pidfd != -1)
@@ -245,34 +247,61 @@ arm(struct proc *p, uint64_t ms)
 	evtimer_add(p->timer, &tv);
 }
 
-/* Answers the requests waiting on p, as far as its state allows. */
+static void
+answer(struct waiter *w, struct op_result *r)
+{
+	w->done(w->arg, r);
+	free(w);
+}
+
+/* Answers the waiters of one kind with an error, and forgets them. */
+static void
+supersede(struct proc *p, enum wkind kind, const char *why)
+{
+	struct waiter		*w, **pp;
+	struct op_result	 r;
+
+	for (pp = &p->waiters; (w = *pp) != NULL; ) {
+		if (w->kind != kind) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		op_init(&r, p->name);
+		r.ok = 0;
+		r.code = CCNODE__ERROR_REPLY__CODE__REFUSED;
+		snprintf(r.msg, sizeof(r.msg), "%s: %s", p->name, why);
+		answer(w, &r);
+	}
+}
+
+/*
+ * Answers the requests waiting on p, as far as its state allows.  A
+ * pending restart turns the arrival at "stopped" into a new start.
+ */
 static void
 resolve_waiters(struct proc *p)
 {
-	struct waiter	*w, **pp;
-	struct op_result r;
-	int		 done;
+	struct waiter		*w, **pp;
+	struct op_result	 r;
+	char			*cause = NULL;
+	int			 done;
 
+	if (p->state == PS_STOPPED && p->restart_pending) {
+		/* The stop half of a restart is done: start, and mean it. */
+		p->restart_pending = 0;
+		p->want_running = 1;
+		if (sup_save(p->sup, &cause) == -1) {
+			log_errx("cannot save the desired state: %s", cause);
+			free(cause);
+		}
+		proc_spawn(p);		/* resolves again on its way */
+		return;
+	}
 	for (pp = &p->waiters; (w = *pp) != NULL; ) {
 		done = 0;
 		op_init(&r, p->name);
-		if (w->restart && p->state == PS_STOPPED) {
-			char *cause = NULL;
-
-			/* The stop half is done: start again, and mean it. */
-			w->restart = 0;
-			w->start = 1;
-			p->want_running = 1;
-			if (sup_save(p->sup, &cause) == -1) {
-				log_errx("cannot save the desired state: %s",
-				    cause);
-				free(cause);
-			}
-			proc_spawn(p);
-			pp = &p->waiters;	/* the spawn may have resolved it */
-			continue;
-		}
-		if (w->start) {
+		if (w->kind == W_START) {
 			if (p->state == PS_RUNNING) {
 				snprintf(r.msg, sizeof(r.msg), "%s is running "
 				    "(pid %d)", p->name, (int)p->pid);
@@ -281,12 +310,13 @@ resolve_waiters(struct proc *p)
 			    p->state == PS_STOPPED) {
 				r.ok = 0;
 				r.code = CCNODE__ERROR_REPLY__CODE__INTERNAL;
-				snprintf(r.msg, sizeof(r.msg), "%s did not start: %s",
-				    p->name, p->last_exit.detail[0] ?
-				    p->last_exit.detail : state_names[p->state]);
+				snprintf(r.msg, sizeof(r.msg), "%s did not start: "
+				    "%s (see %s)", p->name, p->last_exit.detail[0] ?
+				    p->last_exit.detail : state_names[p->state],
+				    p->f.log_path);
 				done = 1;
 			}
-		} else if (!w->restart && p->state == PS_STOPPED) {
+		} else if (p->state == PS_STOPPED) {
 			snprintf(r.msg, sizeof(r.msg), "%s is stopped", p->name);
 			done = 1;
 		}
@@ -295,20 +325,18 @@ resolve_waiters(struct proc *p)
 			continue;
 		}
 		*pp = w->next;
-		w->done(w->arg, &r);
-		free(w);
+		answer(w, &r);
 	}
 }
 
 static void
-add_waiter(struct proc *p, op_done_fn *done, void *arg, int start, int restart)
+add_waiter(struct proc *p, op_done_fn *done, void *arg, enum wkind kind)
 {
 	struct waiter *w = xcalloc(1, sizeof(*w));
 
 	w->done = done;
 	w->arg = arg;
-	w->start = start;
-	w->restart = restart;
+	w->kind = kind;
 	w->next = p->waiters;
 	p->waiters = w;
 }
@@ -335,7 +363,7 @@ same_file(const char *path, const char *text)
 static int
 write_config(struct proc *p, char **cause)
 {
-	char	*text = NULL, *bind;
+	char	*text = NULL, *bind, first[64];
 	int	 rv;
 
 	bind = xstrdup(kv_get(&p->params, "bind") ? kv_get(&p->params, "bind") :
@@ -344,11 +372,12 @@ write_config(struct proc *p, char **cause)
 		if (*c == ',')
 			*c = ' ';
 	if (p->kind == KIND_REDIS)
-		rv = params_redis_conf(&p->f, &p->params, bind, p->port, &text,
-		    cause);
-	else
-		rv = params_nutcracker_yaml(&p->f, &p->params, p->ip, p->port,
-		    &text, cause);
+		rv = params_redis_conf(&p->f, &p->params, bind, p->port,
+		    p->sup->a->conf->secrets_dir, &text, cause);
+	else	/* nutcracker listens on one address: the first bound */
+		rv = params_nutcracker_yaml(&p->f, &p->params,
+		    bind_first(bind, first, sizeof(first)), p->port,
+		    p->sup->a->conf->secrets_dir, &text, cause);
 	free(bind);
 	/*
 	 * Written (and synced) only when it changed: a crash restart reuses
@@ -402,10 +431,16 @@ proc_spawn(struct proc *p)
 	int		 out, errpipe[2], err = 0;
 	pid_t		 pid;
 	ssize_t		 n;
-	sigset_t	 none;
+	sigset_t	 none, all, saved;
 
 	evtimer_del(p->timer);
 	p->sent_kill = 0;
+	/* A failure before the fork is a run of no length (for backoff). */
+	p->started_mono = mono_ms();
+	/* bind and stats-port may have changed (SetParams, then restart). */
+	proc_set_ip(p);
+	if (kv_get(&p->params, "stats-port") != NULL)
+		p->stats_port = atoi(kv_get(&p->params, "stats-port"));
 	if (write_config(p, &cause) == -1) {
 		log_errx("instance %s: cannot write its config: %s", p->name,
 		    cause);
@@ -445,7 +480,14 @@ proc_spawn(struct proc *p)
 		argv[10] = p->f.log_path;
 		argv[11] = NULL;
 	}
+	/*
+	 * Signals stay blocked across the fork, so that none reaches the
+	 * agent's handlers in the child before they are reset below.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &saved);
 	if ((pid = fork()) == -1) {
+		sigprocmask(SIG_SETMASK, &saved, NULL);
 		log_errx("instance %s: fork: %s", p->name, strerror(errno));
 		close(out);
 		close(errpipe[0]);
@@ -454,10 +496,15 @@ proc_spawn(struct proc *p)
 		return;
 	}
 	if (pid == 0) {
-		/* The child: its own session, output to the file, exec. */
+		/*
+		 * The child: default signal dispositions (an ignored one,
+		 * like the agent's SIGPIPE, would pass to redis), then an
+		 * empty mask, its own session, output to the file, exec.
+		 */
+		for (n = 1; n < NSIG; n++)
+			signal((int)n, SIG_DFL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
 		setsid();
 		dup2(out, STDOUT_FILENO);
 		dup2(out, STDERR_FILENO);
@@ -491,6 +538,7 @@ proc_spawn(struct proc *p)
 		n = write(errpipe[1], &err, sizeof(err));
 		_exit(127);
 	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
 	close(out);
 	close(errpipe[1]);
 	/* EOF on the pipe: the exec happened (the pipe was close-on-exec). */
@@ -551,12 +599,13 @@ proc_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	struct agent_conf	*c = p->sup->a->conf;
 	struct waiter		*w, **pp;
 	struct op_result	 r;
+	const char		*err;
 
 	switch (p->state) {
 	case PS_STARTING:
 		/* A start request answers within START_WAIT_MS, ready or not. */
 		for (pp = &p->waiters; (w = *pp) != NULL; ) {
-			if (w->start && mono_ms() - p->started_mono >=
+			if (w->kind == W_START && mono_ms() - p->started_mono >=
 			    START_WAIT_MS) {
 				op_init(&r, p->name);
 				snprintf(r.msg, sizeof(r.msg), "%s is starting "
@@ -574,22 +623,33 @@ proc_timer_cb(evutil_socket_t fd, short ev, void *arg)
 			    "killing pid %d", p->name,
 			    (unsigned long long)c->start_timeout, (int)p->pid);
 			p->sent_kill = 1;
-			kill(p->pid, SIGKILL);
+			proc_kill(p, SIGKILL);
 			return;
 		}
 		rconn_cmdf(proc_conn(p), health_cb, p, "PING");
 		p->health_ms = MINIMUM(p->health_ms * 2, HEALTH_MS);
 		arm(p, p->health_ms);
 		break;
-	case PS_BACKOFF:
 	case PS_FATAL:
+		/* Nothing to gain from a spawn while someone holds the port. */
+		if (!procfs_port_free(kv_get(&p->params, "bind") ? p->ip :
+		    c->instance_bind, p->port, &err)) {
+			log_warnx("instance %s: port %d still held by another "
+			    "process; next try in %llu ms", p->name, p->port,
+			    (unsigned long long)c->backoff.max_ms);
+			arm(p, c->backoff.max_ms);
+			break;
+		}
+		proc_spawn(p);
+		break;
+	case PS_BACKOFF:
 		proc_spawn(p);
 		break;
 	case PS_STOPPING:
 		log_warnx("instance %s: still running %llu ms after SIGTERM; "
 		    "SIGKILL", p->name, (unsigned long long)c->stop_timeout);
 		p->sent_kill = 1;
-		kill(p->pid, SIGKILL);
+		proc_kill(p, SIGKILL);
 		break;
 	default:
 		break;
@@ -599,15 +659,22 @@ proc_timer_cb(evutil_socket_t fd, short ev, void *arg)
 struct rconn *
 proc_conn(struct proc *p)
 {
-	struct rconn_opts o;
+	struct rconn_opts	o;
+	char			addr[80];
 
-	if (p->rc != NULL)
+	/* A restart may have moved it (bind, port): follow. */
+	snprintf(addr, sizeof(addr), strchr(p->ip, ':') ? "[%s]:%d" : "%s:%d",
+	    p->ip, p->port);
+	if (p->rc != NULL && strcmp(rconn_addr(p->rc), addr) == 0)
 		return p->rc;
+	rconn_free(p->rc);
 	memset(&o, 0, sizeof(o));
 	o.client_name = p->kind == KIND_REDIS ? AGENT_CLIENT_PREFIX "-control" :
 	    NULL;
 	o.user = p->kind == KIND_REDIS ? AGENT_USER : NULL;
-	o.password_file = p->kind == KIND_REDIS ? p->f.agent_pw_path : NULL;
+	/* An interface with redis_auth wants AUTH even for PING. */
+	o.password_file = p->kind == KIND_REDIS ? p->f.agent_pw_path :
+	    kv_get(&p->params, "redis-auth-file");
 	o.connect_timeout_ms = 1000;
 	o.timeout_ms = 5000;
 	o.max_reply = 16 * 1024 * 1024;
@@ -633,6 +700,29 @@ oom_kills(void)
 		}
 	fclose(fp);
 	return n;
+}
+
+/*
+ * Signals p's process: through its pidfd when adopted (a polled pid could
+ * have been recycled), else by pid (our child: a zombie until reaped).
+ */
+static void
+proc_kill(struct proc *p, int sig)
+{
+	uint64_t start;
+
+	if (p->pid == 0)
+		return;
+	if (p->pidfd != -1) {
+		if (syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) == -1)
+			log_warnx("instance %s: pidfd_send_signal: %s", p->name,
+			    strerror(errno));
+		return;
+	}
+	if (p->adopted && (procfs_stat(p->pid, &start, NULL, NULL) == -1 ||
+	    start != p->starttime))
+		return;		/* gone, or someone else's now */
+	kill(p->pid, sig);
 }
 
 static const char *
@@ -745,10 +835,11 @@ proc_exited(struct proc *p, int have_status, int status)
 	if (uptime >= c->reset_after)
 		p->delay_ms = 0;
 	if (p->delay_ms == 0) {
+		/* At once: from the loop, so a failing spawn cannot recurse. */
 		p->delay_ms = c->backoff.min_ms;	/* the next one waits */
 		proc_set_state(p, PS_BACKOFF, why);
 		log_info("instance %s: restarting at once", p->name);
-		proc_spawn(p);
+		arm(p, 0);
 		return;
 	}
 	delay = p->delay_ms;
@@ -906,7 +997,9 @@ sup_start(struct supervisor *sup, const Ccnode__StartInstance *req,
 {
 	struct proc	*p, *other;
 	char		*cause = NULL, why[256], first[64];
-	int		 kind, port = (int)req->port, stats = 0;
+	int		 kind, port = (int)req->port, stats = 0, created = 0;
+	int		 old_port = 0, old_stats = 0, old_want = 0;
+	struct kvlist	 old_params = { 0, NULL };
 	const char	*ip, *err;
 	size_t		 i;
 
@@ -930,7 +1023,8 @@ sup_start(struct supervisor *sup, const Ccnode__StartInstance *req,
 		    why);
 		return;
 	}
-	if (params_check(kind, req->params, req->n_params, 1, &cause) == -1) {
+	if (params_check(kind, req->params, req->n_params, 1,
+	    sup->a->conf->secrets_dir, &cause) == -1) {
 		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
 		    cause);
 		free(cause);
@@ -989,45 +1083,87 @@ sup_start(struct supervisor *sup, const Ccnode__StartInstance *req,
 		    why);
 		return;
 	}
+	/*
+	 * The change is saved before it is made; if the save fails, nothing
+	 * changes (a new instance is removed, an old one keeps its values).
+	 */
 	if (p == NULL) {
 		p = proc_new(sup, req->name, kind, port, stats);
-		if (inst_files_init(sup, p, &cause) == -1) {
-			struct proc **pp;
-
-			for (pp = &sup->procs; *pp != p; pp = &(*pp)->next)
-				;
-			*pp = p->next;
-			proc_free(p);
-			refuse(done, arg, req->name,
-			    CCNODE__ERROR_REPLY__CODE__INTERNAL, cause);
-			free(cause);
-			return;
-		}
+		created = 1;
+		if (inst_files_init(sup, p, &cause) == -1)
+			goto undo;
+	} else {
+		old_port = p->port;
+		old_stats = p->stats_port;
+		old_want = p->want_running;
+		old_params = p->params;
+		memset(&p->params, 0, sizeof(p->params));
 	}
-	evtimer_del(p->timer);
 	p->port = port;
 	p->stats_port = stats;
-	kv_clear(&p->params);
 	for (i = 0; i < req->n_params; i++)
 		kv_set(&p->params, req->params[i]->key, req->params[i]->value);
-	proc_set_ip(p);
 	p->want_running = 1;
+	if (sup_save(sup, &cause) == -1)
+		goto undo;
+	if (!created)
+		kv_clear(&old_params);
+	evtimer_del(p->timer);
+	proc_set_ip(p);
 	p->restarts = 0;
 	p->delay_ms = 0;
 	free(p->exits);
 	p->exits = NULL;
 	p->nexits = 0;
-	/* The desired state first: a crash after this finds it. */
-	if (sup_save(sup, &cause) == -1) {
-		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__INTERNAL,
-		    cause);
-		free(cause);
-		return;
-	}
 	log_info("request start instance=%s kind=%s port=%d", p->name,
 	    kind_name(kind), port);
-	add_waiter(p, done, arg, 1, 0);
+	add_waiter(p, done, arg, W_START);
 	proc_spawn(p);
+	return;
+undo:
+	if (created) {
+		struct proc **pp;
+
+		for (pp = &sup->procs; *pp != p; pp = &(*pp)->next)
+			;
+		*pp = p->next;
+		proc_free(p);
+	} else {
+		kv_clear(&p->params);
+		p->params = old_params;
+		p->port = old_port;
+		p->stats_port = old_stats;
+		p->want_running = old_want;
+	}
+	refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__INTERNAL, cause);
+	free(cause);
+}
+
+/* Moves p towards "stopped": SIGTERM, SIGKILL after stop-timeout. */
+static void
+begin_stop(struct proc *p, const char *why)
+{
+	switch (p->state) {
+	case PS_STARTING:
+	case PS_RUNNING:
+		if (p->pid != 0) {
+			proc_set_state(p, PS_STOPPING, why);
+			proc_kill(p, SIGTERM);
+			arm(p, p->sup->a->conf->stop_timeout);
+			break;
+		}
+		/* FALLTHROUGH */
+	case PS_BACKOFF:
+	case PS_FATAL:
+		evtimer_del(p->timer);
+		proc_set_state(p, PS_STOPPED, why);
+		break;
+	case PS_STOPPED:
+		resolve_waiters(p);
+		break;
+	case PS_STOPPING:
+		break;
+	}
 }
 
 void
@@ -1042,36 +1178,18 @@ sup_stop(struct supervisor *sup, const char *name, op_done_fn *done,
 		    "no such instance");
 		return;
 	}
+	log_info("request stop instance=%s state=%s", name,
+	    state_names[p->state]);
+	/* A stop wins over a restart or a start still on its way. */
+	p->restart_pending = 0;
+	supersede(p, W_START, "superseded by a stop request");
 	p->want_running = 0;
 	if (sup_save(sup, &cause) == -1) {
 		log_errx("cannot save the desired state: %s", cause);
 		free(cause);
 	}
-	log_info("request stop instance=%s state=%s", name,
-	    state_names[p->state]);
-	add_waiter(p, done, arg, 0, 0);
-	switch (p->state) {
-	case PS_STARTING:
-	case PS_RUNNING:
-		if (p->pid == 0) {
-			proc_set_state(p, PS_STOPPED, "stopped on request");
-			break;
-		}
-		proc_set_state(p, PS_STOPPING, "stop requested");
-		kill(p->pid, SIGTERM);
-		arm(p, sup->a->conf->stop_timeout);
-		break;
-	case PS_BACKOFF:
-	case PS_FATAL:
-		evtimer_del(p->timer);
-		proc_set_state(p, PS_STOPPED, "stopped on request");
-		break;
-	case PS_STOPPED:
-		resolve_waiters(p);
-		break;
-	case PS_STOPPING:
-		break;
-	}
+	add_waiter(p, done, arg, W_STOP);
+	begin_stop(p, "stop requested");
 }
 
 void
@@ -1087,29 +1205,12 @@ sup_restart(struct supervisor *sup, const char *name, op_done_fn *done,
 	}
 	log_info("request restart instance=%s state=%s", name,
 	    state_names[p->state]);
-	add_waiter(p, done, arg, 0, 1);
-	p->want_running = 0;
-	switch (p->state) {
-	case PS_STARTING:
-	case PS_RUNNING:
-		if (p->pid != 0) {
-			proc_set_state(p, PS_STOPPING, "restart requested");
-			kill(p->pid, SIGTERM);
-			arm(p, sup->a->conf->stop_timeout);
-			break;
-		}
-		/* FALLTHROUGH */
-	case PS_BACKOFF:
-	case PS_FATAL:
-		evtimer_del(p->timer);
-		proc_set_state(p, PS_STOPPED, "restart requested");
-		break;
-	case PS_STOPPED:
-		resolve_waiters(p);
-		break;
-	case PS_STOPPING:
-		break;
-	}
+	/* A restart wins over a stop still on its way. */
+	supersede(p, W_STOP, "superseded by a restart request");
+	add_waiter(p, done, arg, W_START);
+	p->restart_pending = 1;
+	p->want_running = 0;	/* in memory only: on disk it runs */
+	begin_stop(p, "restart requested");
 }
 
 /* Looks up a running redis instance for an online request, or refuses. */
@@ -1156,7 +1257,8 @@ sup_set_params(struct supervisor *sup, const Ccnode__SetParams *req,
 		    "no parameters given");
 		return;
 	}
-	if (params_check(p->kind, req->params, req->n_params, 0, &cause) == -1) {
+	if (params_check(p->kind, req->params, req->n_params, 0,
+	    sup->a->conf->secrets_dir, &cause) == -1) {
 		refuse(done, arg, req->name, CCNODE__ERROR_REPLY__CODE__REFUSED,
 		    cause);
 		free(cause);
@@ -1318,7 +1420,8 @@ sup_targets(struct supervisor *sup, struct sample_target **out)
 		t[n].port = p->port;
 		t[n].kind = p->kind;
 		t[n].user = p->kind == KIND_REDIS ? AGENT_USER : NULL;
-		t[n].passfile = p->kind == KIND_REDIS ? p->f.agent_pw_path : NULL;
+		t[n].passfile = p->kind == KIND_REDIS ? p->f.agent_pw_path :
+		    kv_get(&p->params, "redis-auth-file");
 		t[n].probe_user = p->kind == KIND_REDIS ? PROBE_USER : NULL;
 		t[n].probe_passfile = p->kind == KIND_REDIS ?
 		    p->f.probe_pw_path : NULL;
@@ -1366,7 +1469,7 @@ supervisor_new(struct agent *a, char **cause)
 				log_info("instance %s: adopted, but should not "
 				    "run; stopping", p->name);
 				proc_set_state(p, PS_STOPPING, "should not run");
-				kill(p->pid, SIGTERM);
+				proc_kill(p, SIGTERM);
 				arm(p, a->conf->stop_timeout);
 			}
 			continue;
@@ -1380,7 +1483,8 @@ supervisor_new(struct agent *a, char **cause)
 			log_errx("instance %s: port %d is held by a process that "
 			    "is not this instance; not starting a duplicate",
 			    p->name, p->port);
-			p->state = PS_FATAL;
+			proc_set_state(p, PS_FATAL, p->last_exit.detail);
+			arm(p, a->conf->backoff.max_ms);
 			continue;
 		}
 		log_info("instance %s: should run but does not; starting",

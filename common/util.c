@@ -604,6 +604,24 @@ random_u64(void)
 	return v;
 }
 
+char *
+str_escape(const char *s, size_t max)
+{
+	char	*out = xmalloc(max * 4 + 1), *q = out;
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0' && i < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f || c == '\\' || c == '"')
+			q += sprintf(q, "\\x%02x", c);
+		else
+			*q++ = (char)c;
+	}
+	*q = '\0';
+	return out;
+}
+
 int
 valid_host_name(const char *s)
 {

@@ -80,6 +80,11 @@ uint64_t random_u64(void);
 
 /* Checks a name against [A-Za-z0-9_][A-Za-z0-9_.-]{0,63}. */
 int	valid_name(const char *);
+/*
+ * A copy of at most max bytes of s for a one-line record: control
+ * characters, quotes and backslashes as \xNN.  The caller frees it.
+ */
+char	*str_escape(const char *s, size_t max);
 /* A host name: 1 to 253 of letters, digits, '-', '.' and '_'. */
 int	valid_host_name(const char *);
 /* v within [lo, hi]; NaN gives lo.  For casts of outside numbers. */

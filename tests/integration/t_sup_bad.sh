@@ -6,20 +6,27 @@
 # duplicate port (another instance's, or an interface's stats port), a port
 # held by a foreign process, an unknown param, a forbidden one (dir=/etc),
 # a newline in a value, a bad kind, an interface without servers; and a
-# wrong or missing secret (the agent has auth-secret-file).
+# wrong or missing secret (the agent has auth-secret-file); password files
+# outside secrets-dir, directly or through a symlink.  Then a password file
+# inside it: the client-facing user needs it and cannot reach CONFIG or ACL.
 [ -z "${BASH_VERSION:-}" ] && exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 sup_init redis-server redis-cli jq
 
-alloc_ports 7
+alloc_ports 8
 P_AG=${PORTS[0]} P_R1=${PORTS[1]} P_FOREIGN=${PORTS[2]} P_NEW=${PORTS[3]}
-P_R2=${PORTS[4]} P_PX=${PORTS[5]} P_PXS=${PORTS[6]}
+P_R2=${PORTS[4]} P_PX=${PORTS[5]} P_PXS=${PORTS[6]} P_PW=${PORTS[7]}
 D=$T/a
 S=$D/state
 secret_file "$T/secret"
 secret_file "$T/other-secret"
 
-sup_agent agent "$P_AG" "$D" --auth-secret-file "$T/secret"
+SEC=$T/secrets
+mkdir -m 700 "$SEC"
+printf 'pw-%s\n' "$RANDOM$RANDOM" >"$SEC/r.pass"
+printf 'outside\n' >"$T/outside.pass"
+ln -s "$T/outside.pass" "$SEC/link.pass"
+sup_agent agent "$P_AG" "$D" --auth-secret-file "$T/secret" --secrets-dir "$SEC"
 SUP_CTL_OPTS=(--secret-file "$T/secret")
 
 # A foreign redis-server (not the agent's) holds P_FOREIGN.
@@ -106,6 +113,19 @@ refused "an interface without servers" "an interface needs servers=" \
 refused "a redis param on an interface" "'maxmemory' is not a parameter of kind interface" \
     instance start x1 --kind interface --port "$P_NEW" \
     --param "servers=127.0.0.1:$P_R1" --param maxmemory=1mb
+for f in /etc/passwd "$T/outside.pass" "$SEC/link.pass" "$SEC/../outside.pass" "$SEC" \
+    "$SEC/missing" secrets/r.pass; do
+	refused "requirepass-file=$f" "requirepass-file: '${f//./\\.}' is not a file in secrets-dir" \
+	    instance start x1 --kind redis --port "$P_NEW" --param "requirepass-file=$f"
+done
+refused "masterauth-file=/etc/shadow" "masterauth-file: '/etc/shadow' is not a file in secrets-dir" \
+    instance start x1 --kind redis --port "$P_NEW" --param replicaof="127.0.0.1 $P_R1" \
+    --param masterauth-file=/etc/shadow
+refused "redis-auth-file=/etc/passwd" "redis-auth-file: '/etc/passwd' is not a file in secrets-dir" \
+    instance start x1 --kind interface --port "$P_NEW" \
+    --param "servers=127.0.0.1:$P_R1" --param redis-auth-file=/etc/passwd
+refused "SetParams requirepass-file=/etc/passwd" "is not a file in secrets-dir" \
+    instance set r1 requirepass-file=/etc/passwd
 
 # SetParams: refused by name; the running redis keeps its settings.
 dir0=$(acli "$S" r1 "$P_R1" config get dir | sed -n 2p)
@@ -147,7 +167,7 @@ check "the agent logged the wrong secret" \
 check "the agent logged the peer without a secret" \
     eval 'tail -n +$((nlog + 1)) "$T/agent.log" | grep -q "refused peer="'
 check "no audit line for an unauthenticated request" \
-    not grep -q 'instance=evil\|maxmemory=1mb' "$D/logs/audit.log"
+    not grep -q 'evil\|maxmemory=1mb' "$D/logs/audit.log"
 
 # Everything refused; the agent is fine, and a good request still works.
 say "$n_refused refusals checked"
@@ -155,4 +175,21 @@ check "instance list still answers with r1 and px1 only" \
     test "$(ictl "$P_AG" instance list --json | jq -c '[.items[].name] | sort')" = '["px1","r1"]'
 check "a good start still works" ictl "$P_AG" instance start x1 --kind redis --port "$P_NEW"
 check "... and x1 answers" pong "$P_NEW"
+
+# A password file inside secrets-dir: clients need it, the agent does not.
+check "instance start pw1 with requirepass-file in secrets-dir exits 0" \
+    ictl "$P_AG" instance start pw1 --kind redis --port "$P_PW" --param "requirepass-file=$SEC/r.pass"
+PW=$(cat "$SEC/r.pass")
+check "pw1 refuses a client without the password" \
+    eval 'timeout 5 redis-cli -p "$P_PW" get k | grep -q NOAUTH'
+check "pw1 answers a client with it" \
+    test "$(timeout 5 redis-cli -p "$P_PW" -a "$PW" --no-auth-warning ping)" = PONG
+for cmd in "config get dir" "config set dir /tmp" "acl setuser ccagent off" "shutdown nosave" \
+    "replicaof 127.0.0.1 $P_R1" "acl list"; do
+	# shellcheck disable=SC2086
+	check "pw1's client-facing user is refused: $cmd" \
+	    eval 'timeout 5 redis-cli -p "$P_PW" -a "$PW" --no-auth-warning $cmd | grep -q NOPERM'
+done
+check "pw1 is running in the agent's list (its health check does not need the password)" \
+    test "$(inst_field "$P_AG" pw1 .state)" = running
 pass

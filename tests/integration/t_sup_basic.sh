@@ -127,7 +127,9 @@ check "redis.conf: dir and logfile quoted, under the state and log dirs" \
 check "redis.conf: port, bind 127.0.0.1, daemonize no, appendonly yes" \
     eval 'grep -qx "port $P_R1" "$CONF" && grep -qx "bind 127.0.0.1" "$CONF" && grep -qx "daemonize no" "$CONF" && grep -qx "appendonly yes" "$CONF"'
 check "redis.conf: the default user, with the disabled commands taken away" \
-    grep -qx 'user default on nopass ~\* &\* +@all -keys -flushall' "$CONF"
+    grep -qE '^user default on nopass ~\* &\* \+@all( -[a-z|]+| \+acl\|whoami)* -keys -flushall$' "$CONF"
+check "redis.conf: the default user can never reach ACL, CONFIG or SHUTDOWN" \
+    eval 'grep "^user default " "$CONF" | grep -q -- " -acl .*-config .*-shutdown "'
 check "redis.conf: user ccagent with the password of agent.pass" \
     grep -qF "user ccagent on >$(cat "$S/instances/r1/agent.pass") " "$CONF"
 check "redis.conf: user ccprobe with probe.pass, only PING, INFO, ROLE" \
@@ -161,10 +163,10 @@ check "desired.json still holds r1's params" test "$(desired r1 '.params.appendo
 AUDIT=$D/logs/audit.log
 cat "$AUDIT"
 check "audit.log: the flush of r1, with the caller" \
-    grep -Eq ' peer=127\.0\.0\.1:[0-9]+ name=ccctl request=FlushInstance instance=r1 result=ok' "$AUDIT"
+    grep -Eq ' peer=127\.0\.0\.1:[0-9]+ name="ccctl" request=FlushInstance instance="r1" result=ok' "$AUDIT"
 check "audit.log: the stop of r1, with the caller" \
-    grep -Eq ' peer=127\.0\.0\.1:[0-9]+ name=ccctl request=StopInstance instance=r1 result=ok' "$AUDIT"
-check "audit.log: the restart of r1" grep -q 'request=RestartInstance instance=r1 result=ok' "$AUDIT"
+    grep -Eq ' peer=127\.0\.0\.1:[0-9]+ name="ccctl" request=StopInstance instance="r1" result=ok' "$AUDIT"
+check "audit.log: the restart of r1" grep -q 'request=RestartInstance instance="r1" result=ok' "$AUDIT"
 check "audit.log lines start with a UTC time" \
     test "$(grep -cvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z ' "$AUDIT")" = 0
 

@@ -50,12 +50,15 @@ start_helper blocked redis-cli -p "$P_M1" blpop no-such-list 0
 start_helper pubsub redis-cli -p "$P_M1" subscribe some-channel
 start_helper monitor redis-cli -p "$P_M1" monitor
 start_helper idle bash -c "(echo 'CLIENT SETNAME app-client'; exec sleep 600) | exec redis-cli -p $P_M1"
+# A client that names itself like the agent: a name proves nothing.
+start_helper spoof bash -c "(echo 'CLIENT SETNAME ccagent-spoof'; exec sleep 600) | exec redis-cli -p $P_M1"
 start_helper probe bash -c "(echo 'CLIENT SETNAME ccmonitor-probe'; exec sleep 600) |
     exec redis-cli -p $P_M1 --user ccprobe --pass $PROBE_PASS --no-auth-warning"
 wait_for 10 "m1 has the blocked, pubsub, MONITOR, idle, probe, agent and replica clients" \
     'c=$(clients)
      grep -q " blpop " <<<"$c" && grep -q " subscribe " <<<"$c" && grep -q "^[0-9]* - O " <<<"$c" &&
      grep -q " app-client " <<<"$c" && grep -q " ccmonitor-probe .* ccprobe$" <<<"$c" &&
+     grep -q " ccagent-spoof .* default$" <<<"$c" &&
      grep -q " ccagent-sample " <<<"$c" && grep -q " ccagent-control " <<<"$c" && grep -q " S " <<<"$c"'
 clients | tee "$T/clients.before"
 ID_SAMPLE=$(client_id '$2 == "ccagent-sample"')
@@ -76,6 +79,7 @@ check "no blocked (BLPOP) client left" not grep -q ' blpop ' <<<"$c"
 check "no pubsub (SUBSCRIBE) client left" not grep -q ' subscribe ' <<<"$c"
 check "no MONITOR client left" not grep -q '^[0-9]* - O ' <<<"$c"
 check "the idle app-client is gone" not grep -q ' app-client ' <<<"$c"
+check "the default-user client named ccagent-spoof is gone" not grep -q ' ccagent-spoof ' <<<"$c"
 check "the agent's ccagent-sample connection is kept (id $ID_SAMPLE)" \
     test "$(client_id '$2 == "ccagent-sample"')" = "$ID_SAMPLE"
 check "the agent's ccagent-control connection is kept (id $ID_CONTROL)" \
@@ -85,7 +89,7 @@ check "the monitor's ccmonitor-probe connection is kept (id $ID_PROBE)" \
 check "the replica's link is kept (id $ID_REPL), r1 still in sync" \
     eval 'test "$(client_id "\$3 ~ /S/")" = "$ID_REPL" && rcli info replication | grep -q "^master_link_status:up"'
 check "the audit log has the kill-clients request" \
-    grep -q 'request=KillAllConnections instance=m1 result=ok' "$D/logs/audit.log"
+    grep -q 'request=KillAllConnections instance="m1" result=ok' "$D/logs/audit.log"
 out=$(ictl "$P_AG" instance kill-clients px1); rc=$?
 check "kill-clients on the interface is refused (status $rc: $(ctl_err))" \
     eval 'test $rc = 1 && grep -q "only kind redis" <<<"$(ctl_err)"'
@@ -103,7 +107,7 @@ check "r1 takes writes" test "$(rcli set after-promote 1)" = OK
 check "desired.json: r1 has no replicaof" \
     jqt "$S/desired.json" '.instances[] | select(.name == "r1") | (.params | has("replicaof") | not)'
 check "list: r1 has no replicaof param" test "$(inst_field "$P_AG" r1 '.params | has("replicaof")')" = false
-check "the audit log has the promotion" grep -q 'request=PromoteInstance instance=r1 result=ok' "$D/logs/audit.log"
+check "the audit log has the promotion" grep -q 'request=PromoteInstance instance="r1" result=ok' "$D/logs/audit.log"
 check "instance restart r1" ictl "$P_AG" instance restart r1
 check "after a restart r1 is still a master (ROLE)" test "$(rcli role | head -n 1)" = master
 check "... and its redis.conf has no replicaof" not grep -q '^replicaof' "$S/instances/r1/redis.conf"

@@ -86,7 +86,7 @@ checkv(int kind, int start, char **cause, const char *const *kv)
 		n++;
 	}
 	*cause = NULL;
-	return params_check(kind, pp, n, start, cause);
+	return params_check(kind, pp, n, start, g_dir, cause);
 }
 
 static int
@@ -167,7 +167,7 @@ static const struct pcase {
 	int		 kinds;
 	int		 online;
 	const char	*good[13];
-	const char	*bad[12];
+	const char	*bad[14];
 } pcases[] = {
 	{ "maxmemory", R, 1,
 	  { "0", "100mb", "1gb", "4096", "1k", "2kb", "100MB", "1G", "5b" },
@@ -210,8 +210,9 @@ static const struct pcase {
 	{ "appendonly", R, 0,
 	  { "yes", "no" }, { "", "YES", "true", "1", "no " } },
 	{ "save", R, 0,
-	  { "", "900 1 300 10", "3600 1", "900 1 300 10 60 10000", "0 0" },
-	  { "900", "900 x", "-1 1", "900 1 300", "x y", "900 1.5" } },
+	  { "", "900 1 300 10", "3600 1", "900 1 300 10 60 10000", "1 0" },
+	  { "900", "900 x", "-1 1", "900 1 300", "x y", "900 1.5", "0 0",
+	    "0 1" } },
 	{ "requirepass-file", R, 0,
 	  { "@FILE" }, { "relative/pass", "", "@MISSING", "./secret" } },
 	{ "replicaof", R, 0,
@@ -228,7 +229,8 @@ static const struct pcase {
 	  { "", "redis1:6379", "redis1:6379:1", "127.0.0.1",
 	    "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:6379:0",
 	    "127.0.0.1:6379:1000001", "127.0.0.1:6379:x",
-	    "127.0.0.1:6379,redis2.example.com:6379", " , " } },
+	    "127.0.0.1:6379,redis2.example.com:6379", " , ", "::1:6379",
+	    "::1:6379:2" } },
 	{ "hash", I, 0,
 	  { "one_at_a_time", "md5", "crc16", "crc32", "crc32a", "fnv1_64",
 	    "fnv1a_64", "fnv1_32", "fnv1a_32", "hsieh", "murmur", "jenkins" },
@@ -280,8 +282,8 @@ test_check_every_param(void)
 
 				if (is_file_param(c->name)) {
 					xasprintf(&msg, "%s: '%s' is not a "
-					    "readable file (an absolute path "
-					    "on the agent's host)", c->name, v);
+					    "file in secrets-dir %s", c->name,
+					    v, g_dir);
 					BAD(kind, c->name, v, msg);
 					free(msg);
 				} else
@@ -295,33 +297,109 @@ test_check_every_param(void)
 static void
 test_check_unreadable_file(void)
 {
-	char *dir = tu_tmpdir(), *f = tu_join(dir, "locked"), *msg;
+	char *msg, *f;
 
+	files_init();
+	f = tu_join(g_dir, "locked");
 	tu_write(f, "pw\n", -1, 0000);
 	if (geteuid() == 0) {
-		/* root reads anything: access(R_OK) says yes. */
+		/* root opens anything. */
 		fprintf(stderr, "(unreadable file: skipped as root) ");
 	} else {
-		xasprintf(&msg, "requirepass-file: '%s' is not a readable file "
-		    "(an absolute path on the agent's host)", f);
+		xasprintf(&msg, "requirepass-file: '%s' is not a readable "
+		    "regular file", f);
 		BAD(KIND_REDIS, "requirepass-file", f, msg);
 		free(msg);
 	}
 	free(f);
-	tu_rmdir(dir);
+	files_free();
 }
 
-/* A directory is readable, but not a password file. */
+/* A directory, a FIFO: inside secrets-dir, but not password files. */
 static void
 test_check_file_is_a_file(void)
 {
-	char *dir = tu_tmpdir(), *msg;
+	char *sub, *fifo, *msg;
 
-	xasprintf(&msg, "masterauth-file: '%s' is not a readable file (an "
-	    "absolute path on the agent's host)", dir);
-	BAD(KIND_REDIS, "masterauth-file", dir, msg);
+	files_init();
+	sub = tu_join(g_dir, "sub");
+	fifo = tu_join(g_dir, "fifo");
+	CU_ASSERT_FATAL(mkdir(sub, 0700) == 0);
+	CU_ASSERT_FATAL(mkfifo(fifo, 0600) == 0);
+	xasprintf(&msg, "masterauth-file: '%s' is not a readable regular "
+	    "file", sub);
+	BAD(KIND_REDIS, "masterauth-file", sub, msg);
 	free(msg);
-	tu_rmdir(dir);
+	/* Opened without blocking: a FIFO with no writer does not hang. */
+	xasprintf(&msg, "requirepass-file: '%s' is not a readable regular "
+	    "file", fifo);
+	BAD(KIND_REDIS, "requirepass-file", fifo, msg);
+	free(msg);
+	free(sub);
+	free(fifo);
+	files_free();
+}
+
+/*
+ * Only files inside secrets-dir, once resolved: a caller must not have
+ * the agent read /etc/shadow and hand it to a master of its choosing.
+ */
+static void
+test_check_secrets_dir(void)
+{
+	char	*out, *twin, *escape, *link, *inner, *dotdot, *msg, *f;
+	char	 buf[PATH_MAX];
+
+	files_init();
+	out = tu_tmpdir();
+	f = tu_join(out, "pw");
+	tu_write(f, "outside\n", -1, 0600);
+	/* A sibling whose name starts with secrets-dir's. */
+	snprintf(buf, sizeof(buf), "%s-twin", g_dir);
+	twin = xstrdup(buf);
+	CU_ASSERT_FATAL(mkdir(twin, 0700) == 0);
+	snprintf(buf, sizeof(buf), "%s/pw", twin);
+	tu_write(buf, "twin\n", -1, 0600);
+	escape = xstrdup(buf);
+	link = tu_join(g_dir, "link");
+	CU_ASSERT_FATAL(symlink(f, link) == 0);
+	inner = tu_join(g_dir, "inner");
+	CU_ASSERT_FATAL(symlink(g_file, inner) == 0);
+	xasprintf(&dotdot, "%s/../%s/pw", g_dir, strrchr(out, '/') + 1);
+
+	xasprintf(&msg, "requirepass-file: '%s' is not a file in secrets-dir "
+	    "%s", f, g_dir);
+	BAD(KIND_REDIS, "requirepass-file", f, msg);
+	free(msg);
+	xasprintf(&msg, "requirepass-file: '%s' is not a file in secrets-dir "
+	    "%s", escape, g_dir);
+	BAD(KIND_REDIS, "requirepass-file", escape, msg);
+	free(msg);
+	xasprintf(&msg, "masterauth-file: '%s' is not a file in secrets-dir "
+	    "%s", link, g_dir);
+	BAD(KIND_REDIS, "masterauth-file", link, msg);
+	free(msg);
+	xasprintf(&msg, "redis-auth-file: '%s' is not a file in secrets-dir "
+	    "%s", dotdot, g_dir);
+	BAD(KIND_INTERFACE, "redis-auth-file", dotdot, msg);
+	free(msg);
+	xasprintf(&msg, "requirepass-file: '%s' is not a file in secrets-dir "
+	    "%s", g_dir, g_dir);
+	BAD(KIND_REDIS, "requirepass-file", g_dir, msg);
+	free(msg);
+	/* A link that stays inside is fine. */
+	GOOD(KIND_REDIS, "requirepass-file", inner);
+
+	unlink(link);
+	unlink(inner);
+	free(link);
+	free(inner);
+	free(dotdot);
+	free(escape);
+	free(f);
+	tu_rmdir(twin);
+	tu_rmdir(out);
+	files_free();
 }
 
 static void
@@ -500,7 +578,7 @@ test_check_only_what_redis_reads(void)
 		f.probe_pw = "p";
 		kv_set(&l, "save", "900,1");
 		CU_ASSERT_EQUAL_FATAL(params_redis_conf(&f, &l, "127.0.0.1",
-		    6379, &text, &cause), 0);
+		    6379, "/nonexistent", &text, &cause), 0);
 		if (!tu_has(text, "\nsave \"900 1\"\n"))
 			fprintf(stderr, "\n  save=900,1 accepted and written "
 			    "as: %.40s\n", strstr(text, "\nsave "));
@@ -610,6 +688,11 @@ test_kv(void)
 
 /* ---- params_acl_default --------------------------------------------------- */
 
+/* What the client-facing default user may never do, whatever the params. */
+#define DENY	"-acl +acl|whoami -config -debug -module -shutdown -replicaof " \
+	"-slaveof -failover -cluster|reset -cluster|failover -cluster|forget " \
+	"-cluster|meet -cluster|replicate"
+
 static void
 acl_is(const char *list, const char *want, int line)
 {
@@ -632,13 +715,13 @@ acl_is(const char *list, const char *want, int line)
 static void
 test_acl_default(void)
 {
-	acl_is(NULL, "+@all", __LINE__);
-	acl_is("", "+@all", __LINE__);
-	acl_is(" , ,", "+@all", __LINE__);
-	acl_is("flushall", "+@all -flushall", __LINE__);
-	acl_is("flushall,flushdb keys", "+@all -flushall -flushdb -keys",
-	    __LINE__);
-	acl_is("  debug ,, config|set  ", "+@all -debug -config|set",
+	acl_is(NULL, "+@all " DENY, __LINE__);
+	acl_is("", "+@all " DENY, __LINE__);
+	acl_is(" , ,", "+@all " DENY, __LINE__);
+	acl_is("flushall", "+@all " DENY " -flushall", __LINE__);
+	acl_is("flushall,flushdb keys", "+@all " DENY " -flushall -flushdb "
+	    "-keys", __LINE__);
+	acl_is("  debug ,, config|set  ", "+@all " DENY " -debug -config|set",
 	    __LINE__);
 }
 
@@ -765,7 +848,7 @@ test_redis_conf_text(void)
 	kv_set(&l, "masterauth-file", x.mauth_path);
 	kv_set(&l, "cluster-enabled", "no");
 	CU_ASSERT_EQUAL_FATAL(params_redis_conf(&x.f, &l, "127.0.0.1 ::1",
-	    6379, &text, &cause), 0);
+	    6379, x.dir, &text, &cause), 0);
 	CU_ASSERT_PTR_NULL(cause);
 	CU_ASSERT_FATAL(text != NULL);
 
@@ -798,14 +881,14 @@ test_redis_conf_text(void)
 	HAS_LINE(text, "masterauth \"m\\\"a\\\\z\"");
 	/* Users: the password is a quoted ">..." rule. */
 	HAS_LINE(text, "user default on \">p\\\"w\\\\x y\" ~* &* +@all "
-	    "-flushall -keys -config|set");
+	    DENY " -flushall -keys -config|set");
 	HAS_LINE(text, "user ccagent on "
 	    ">a0b1c2d3e4f5a0b1c2d3e4f5a0b1c2d3e4f5a0b1 ~* &* +@all");
 	HAS_LINE(text, "user ccprobe on "
 	    ">99887766554433221100ffeeddccbbaa99887766 -@all +ping +info "
 	    "+role +client|setname +auth +hello");
 	/* Nothing else: not the agent's own params, not cluster, no bind param. */
-	CU_ASSERT(!tu_has(text, "cluster"));
+	CU_ASSERT(!tu_has(text, "\ncluster"));
 	CU_ASSERT(!tu_has(text, "disable-command-list"));
 	CU_ASSERT(!tu_has(text, "requirepass"));
 	CU_ASSERT(!tu_has(text, "-file"));
@@ -821,7 +904,7 @@ test_redis_conf_text(void)
 	kv_set(&l, "cluster-enabled", "yes");
 	kv_set(&l, "maxmemory", "1k\"\\");	/* not checked here: quoted */
 	CU_ASSERT_EQUAL_FATAL(params_redis_conf(&x.f, &l, "0.0.0.0", 43210,
-	    &text, &cause), 0);
+	    x.dir, &text, &cause), 0);
 	HAS_LINE(text, "port 43210");
 	HAS_LINE(text, "bind 0.0.0.0");
 	HAS_LINE(text, "appendonly no");
@@ -833,8 +916,8 @@ test_redis_conf_text(void)
 	HAS_LINE(text, line);
 	free(line);
 	free(q);
-	HAS_LINE(text, "user default on nopass ~* &* +@all");
-	CU_ASSERT(!tu_has(text, "replicaof"));
+	HAS_LINE(text, "user default on nopass ~* &* +@all " DENY);
+	CU_ASSERT(!tu_has(text, "\nreplicaof"));
 	CU_ASSERT(!tu_has(text, "masterauth"));
 	free(text);
 	kv_clear(&l);
@@ -853,7 +936,8 @@ conf_fails(const struct fixture *x, const char *k, const char *path,
 	if (strcmp(k, "masterauth-file") == 0)
 		kv_set(&l, "requirepass-file", x->pass_path);
 	kv_set(&l, k, path);
-	rv = params_redis_conf(&x->f, &l, "127.0.0.1", 6379, &text, &cause);
+	rv = params_redis_conf(&x->f, &l, "127.0.0.1", 6379, x->dir, &text,
+	    &cause);
 	if (rv != -1 || !tu_starts(cause, k) || !tu_has(cause, want))
 		fprintf(stderr, "\n  %s=%s: rv %d, cause %s\n", k, path, rv,
 		    cause ? cause : "(null)");
@@ -888,10 +972,12 @@ test_redis_conf_bad_secrets(void)
 	conf_fails(&x, "requirepass-file", empty, "is empty", __LINE__);
 	conf_fails(&x, "requirepass-file", two, "more than one line", __LINE__);
 	conf_fails(&x, "requirepass-file", ctl, "control character", __LINE__);
-	conf_fails(&x, "requirepass-file", missing, "No such file", __LINE__);
-	conf_fails(&x, "requirepass-file", big, "larger than", __LINE__);
+	conf_fails(&x, "requirepass-file", missing, "not a file in secrets-dir",
+	    __LINE__);
+	conf_fails(&x, "requirepass-file", big, "over 1 KiB", __LINE__);
 	conf_fails(&x, "masterauth-file", two, "more than one line", __LINE__);
-	conf_fails(&x, "masterauth-file", missing, "No such file", __LINE__);
+	conf_fails(&x, "masterauth-file", missing, "not a file in secrets-dir",
+	    __LINE__);
 	{
 		struct kvlist	 l = { 0, NULL };
 		char		*text = NULL, *cause = NULL;
@@ -899,7 +985,7 @@ test_redis_conf_bad_secrets(void)
 		kv_set(&l, "servers", "127.0.0.1:6379");
 		kv_set(&l, "redis-auth-file", two);
 		CU_ASSERT_EQUAL(params_nutcracker_yaml(&x.f, &l, "127.0.0.1",
-		    22121, &text, &cause), -1);
+		    22121, x.dir, &text, &cause), -1);
 		CU_ASSERT(tu_starts(cause, "redis-auth-file: "));
 		CU_ASSERT_PTR_NULL(text);
 		free(cause);
@@ -1041,7 +1127,7 @@ live_start(struct fixture *x, struct kvlist *l, struct live *lv)
 		CU_ASSERT_FATAL(lv->port > 0);
 		text = NULL;
 		CU_ASSERT_FATAL(params_redis_conf(&x->f, l, "127.0.0.1",
-		    lv->port, &text, &cause) == 0);
+		    lv->port, x->dir, &text, &cause) == 0);
 		tu_write(x->f.conf_path, text, -1, 0600);
 		free(text);
 		argv[0] = "redis-server";
@@ -1245,20 +1331,30 @@ test_redis_conf_live(void)
 	EXPECT(lv.c, "NOPERM", "FLUSHALL");
 	EXPECT(lv.c, "NOPERM", "KEYS *");
 	EXPECT(lv.c, "NOPERM", "CONFIG SET timeout 1");
+	/* Never the default user's, whatever the params. */
+	EXPECT(lv.c, "NOPERM", "CONFIG GET dir");
+	EXPECT(lv.c, "NOPERM", "ACL SETUSER ccagent off");
+	EXPECT(lv.c, "NOPERM", "ACL LIST");
+	EXPECT(lv.c, "NOPERM", "MODULE LIST");
+	EXPECT(lv.c, "NOPERM", "SHUTDOWN NOSAVE");
+	EXPECT(lv.c, "NOPERM", "REPLICAOF NO ONE");
+	EXPECT(lv.c, "NOPERM", "SLAVEOF NO ONE");
+	EXPECT(lv.c, "NOPERM", "FAILOVER ABORT");
 	r = redisCommand(lv.c, "GET k");
 	CU_ASSERT(r != NULL && r->type == REDIS_REPLY_NIL);
 	freeReplyObject(r);
-	v = acl_commands(lv.c, "default");
-	CU_ASSERT(tu_starts(v, "+@all"));
-	CU_ASSERT(tu_has(v, "-flushall"));
-	CU_ASSERT(tu_has(v, "-keys"));
-	CU_ASSERT(tu_has(v, "-config|set"));
-	free(v);
 
 	/* The agent's user sees everything. */
 	EXPECT(lv.c, "WRONGPASS", "AUTH %s %s", AGENT_USER, "nope");
 	EXPECT(lv.c, "OK", "AUTH %s %s", AGENT_USER, x.f.agent_pw);
 	EXPECT(lv.c, AGENT_USER, "ACL WHOAMI");
+	v = acl_commands(lv.c, "default");
+	CU_ASSERT(tu_starts(v, "+@all"));
+	CU_ASSERT(tu_has(v, "-flushall"));
+	CU_ASSERT(tu_has(v, "-keys"));
+	CU_ASSERT(tu_has(v, "-config"));
+	CU_ASSERT(tu_has(v, "-acl"));
+	free(v);
 	snprintf(portbuf, sizeof(portbuf), "%d", lv.port);
 	CONFIG_IS(lv.c, "port", portbuf);
 	CONFIG_IS(lv.c, "bind", "127.0.0.1");
@@ -1385,7 +1481,7 @@ test_nutcracker_yaml(void)
 	/* Defaults; a weightless server gets ":1", a weighted one keeps it. */
 	kv_set(&l, "servers", "127.0.0.1:6379,10.0.0.2:6380:5 10.0.0.3:6381");
 	CU_ASSERT_EQUAL_FATAL(params_nutcracker_yaml(&x.f, &l, "127.0.0.1",
-	    22121, &text, &cause), 0);
+	    22121, x.dir, &text, &cause), 0);
 	CU_ASSERT_PTR_NULL(cause);
 	CU_ASSERT(tu_starts(text, "# Written by ccagent for instance proxy1;"));
 	HAS_LINE(text, "\"proxy1\":");
@@ -1418,7 +1514,7 @@ test_nutcracker_yaml(void)
 	kv_set(&l, "stats-port", "22222");
 	kv_set(&l, "bind", "10.9.9.9");
 	CU_ASSERT_EQUAL_FATAL(params_nutcracker_yaml(&x.f, &l, "127.0.0.2",
-	    43001, &text, &cause), 0);
+	    43001, x.dir, &text, &cause), 0);
 	HAS_LINE(text, "  listen: 127.0.0.2:43001");
 	HAS_LINE(text, "  hash: murmur");
 	HAS_LINE(text, "  distribution: modula");
@@ -1472,7 +1568,7 @@ test_nutcracker_ipv6_server(void)
 		}
 		kv_set(&l, "servers", servers[i]);
 		CU_ASSERT_EQUAL_FATAL(params_nutcracker_yaml(&x.f, &l,
-		    "127.0.0.1", 22121, &text, &cause), 0);
+		    "127.0.0.1", 22121, x.dir, &text, &cause), 0);
 		tu_write(path, text, -1, 0600);
 		ok = nutcracker_test(path, out) == 0;
 		if (!ok)
@@ -1495,6 +1591,7 @@ main(void)
 		TU_TEST(test_check_every_param),
 		TU_TEST(test_check_unreadable_file),
 		TU_TEST(test_check_file_is_a_file),
+		TU_TEST(test_check_secrets_dir),
 		TU_TEST(test_check_refusals),
 		TU_TEST(test_check_value_length),
 		TU_TEST(test_check_only_what_redis_reads),

@@ -359,6 +359,33 @@ test_files(void)
 }
 
 static void
+escaped_is(const char *in, size_t max, const char *want)
+{
+	char *got = str_escape(in, max);
+
+	if (strcmp(got, want) != 0)
+		fprintf(stderr, "\n  str_escape: want '%s' got '%s'\n", want,
+		    got);
+	CU_ASSERT_STRING_EQUAL(got, want);
+	free(got);
+}
+
+/* One audit line per request, whatever a caller puts in a field. */
+static void
+test_escape(void)
+{
+	escaped_is("", 64, "");
+	escaped_is("r1", 64, "r1");
+	escaped_is("a\nb", 64, "a\\x0ab");
+	escaped_is("x\" result=ok", 64, "x\\x22 result=ok");
+	escaped_is("back\\slash", 64, "back\\x5cslash");
+	escaped_is("\x7f\x01", 64, "\\x7f\\x01");
+	escaped_is("h\xc3\xa9", 64, "h\xc3\xa9");	/* UTF-8 kept */
+	escaped_is("abcdef", 3, "abc");		/* at most max bytes in */
+	escaped_is("\n\n\n", 3, "\\x0a\\x0a\\x0a");	/* the worst: 4 out per 1 in */
+}
+
+static void
 test_random(void)
 {
 	uint8_t	a[32], b[32];
@@ -381,6 +408,7 @@ main(void)
 		TU_TEST(test_valid_name),
 		TU_TEST(test_files),
 		TU_TEST(test_random),
+		TU_TEST(test_escape),
 	};
 
 	return tu_main("util", tests, nitems(tests));
