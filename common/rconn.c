@@ -327,6 +327,7 @@ rconn_new(struct event_base *base, const char *ip, int port,
 	rc->o.client_name = o->client_name ? xstrdup(o->client_name) : NULL;
 	rc->o.user = o->user ? xstrdup(o->user) : NULL;
 	rc->o.password_file = o->password_file ? xstrdup(o->password_file) : NULL;
+	rc->o.password = o->password ? xstrdup(o->password) : NULL;
 	if (rc->o.max_reply == 0)
 		rc->o.max_reply = 16 * 1024 * 1024;
 	rc->state_cb = cb;
@@ -357,6 +358,8 @@ rconn_connect(struct rconn *rc)
 		set_state(rc, RC_DOWN, why);
 		return -1;
 	}
+	if (pass == NULL && rc->o.password != NULL)
+		pass = xstrdup(rc->o.password);
 	ac = redisAsyncConnect(rc->ip, rc->port);
 	if (ac == NULL || ac->err) {
 		snprintf(why, sizeof(why), "%s",
@@ -498,6 +501,10 @@ rconn_destroy(struct rconn *rc)
 	free((char *)rc->o.client_name);
 	free((char *)rc->o.user);
 	free((char *)rc->o.password_file);
+	if (rc->o.password != NULL) {
+		explicit_bzero((char *)rc->o.password, strlen(rc->o.password));
+		free((char *)rc->o.password);
+	}
 	free(rc->why);
 	free(rc);
 }

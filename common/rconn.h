@@ -28,7 +28,8 @@ struct rconn;
 struct rconn_opts {
 	const char	*client_name;	/* CLIENT SETNAME; NULL: none */
 	const char	*user;		/* ACL user; NULL: default */
-	const char	*password_file;	/* NULL: no AUTH */
+	const char	*password_file;	/* NULL: password, or no AUTH */
+	const char	*password;	/* used when password_file is NULL */
 	uint32_t	 connect_timeout_ms;
 	uint32_t	 timeout_ms;	/* per command */
 	size_t		 max_reply;	/* bytes buffered for one reply */

@@ -116,7 +116,8 @@ struct ctl {
 static build_fn		build_host, build_list, build_start, build_ref,
 			build_set;
 static print_fn		print_host, print_instances, print_result;
-static mprint_fn	print_kv, print_table_instances, print_table_machines;
+static mprint_fn	print_kv, print_table_instances, print_table_machines,
+			print_table_alerts;
 
 #define AGENT_REF(v, r, h, f) {						\
 	.group = "instance", .verb = (v), .args = "NAME", .help = (h),	\
@@ -165,6 +166,8 @@ static const struct command commands[] = {
 	    "every instance the monitor knows"),
 	MONITOR("machines", "/api/v1/machines", print_table_machines,
 	    "hosts and their agents"),
+	MONITOR("alerts", "/api/v1/alerts", print_table_alerts,
+	    "active alerts (pending and firing)"),
 };
 
 /*
@@ -938,24 +941,46 @@ run_agent(struct ctl *ctl)
 
 /* ---- monitor commands ------------------------------------------------------ */
 
+/* A string member, "-" when absent or null. */
+static const char *
+jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL && *s != '\0' ? s : "-";
+}
+
 static void
 print_table_instances(struct ctl *ctl, json_t *j)
 {
 	json_t	*items = json_object_get(j, "items"), *o;
 	size_t	 i;
 
-	printf("%-20s %-16s %-21s %-8s %-8s %8s %12s %8s\n", "NAME", "HOST",
-	    "ADDR", "STATE", "ROLE", "CLIENTS", "MEMORY", "QPS");
+	printf("%-20s %-16s %-21s %-8s %-11s %-8s %8s %12s %8s\n", "NAME",
+	    "HOST", "ADDR", "STATE", "CAUSE", "ROLE", "CLIENTS", "MEMORY",
+	    "QPS");
 	json_array_foreach(items, i, o) {
-		printf("%-20s %-16s %-21s %-8s %-8s %8.0f %12.0f %8.0f\n",
-		    json_string_value(json_object_get(o, "name")),
-		    json_string_value(json_object_get(o, "host")),
-		    json_string_value(json_object_get(o, "addr")),
-		    json_string_value(json_object_get(o, "state")),
-		    json_string_value(json_object_get(o, "role")),
+		printf("%-20s %-16s %-21s %-8s %-11s %-8s %8.0f %12.0f %8.0f\n",
+		    jstr(o, "name"), jstr(o, "host"), jstr(o, "addr"),
+		    jstr(o, "state"), jstr(o, "cause"), jstr(o, "role"),
 		    json_number_value(json_object_get(o, "clients")),
 		    json_number_value(json_object_get(o, "storage")),
 		    json_number_value(json_object_get(o, "qps")));
+	}
+}
+
+static void
+print_table_alerts(struct ctl *ctl, json_t *j)
+{
+	json_t	*items = json_object_get(j, "items"), *o;
+	size_t	 i;
+
+	printf("%-20s %-20s %-8s %-9s %-24s %s\n", "RULE", "INSTANCE",
+	    "STATE", "SEVERITY", "SINCE", "SUMMARY");
+	json_array_foreach(items, i, o) {
+		printf("%-20s %-20s %-8s %-9s %-24s %s\n", jstr(o, "rule"),
+		    jstr(o, "instance"), jstr(o, "state"), jstr(o, "severity"),
+		    jstr(o, "start"), jstr(o, "summary"));
 	}
 }
 

@@ -154,18 +154,44 @@ host_json(struct monitor *m, const struct host *h, int full)
 	return o;
 }
 
+/*
+ * The health the monitor judged (probe.c), or while it has no verdict,
+ * the agent's last sample.
+ */
 static const char *
-instance_state(const struct instance *in, int64_t now)
+instance_state(struct monitor *m, const struct instance *in, int64_t now)
 {
+	struct target *t = m->probe ? probe_target(m->probe, in->name) : NULL;
+
+	if (t != NULL && t->state != HS_UNKNOWN)
+		return hstate_name(t->state);
 	if (!instance_fresh(in, now))
 		return "unknown";
 	return in->up ? "up" : "down";
+}
+
+/* An instance line no agent reports: what the probes know. */
+static json_t *
+target_only_json(const struct target *t)
+{
+	json_t *o = target_json(t);
+
+	json_object_set_new(o, "name", json_str(t->name));
+	json_object_set_new(o, "host", json_null());
+	json_object_set_new(o, "addr", json_str(t->addr));
+	json_object_set_new(o, "port", json_integer(t->port));
+	json_object_set_new(o, "kind", json_str(t->kind));
+	json_object_set_new(o, "role", json_string(t->role[0] ? t->role :
+	    "unknown"));
+	json_object_set_new(o, "source", json_string("config"));
+	return o;
 }
 
 static json_t *
 instance_json(struct monitor *m, const struct instance *in, int full)
 {
 	json_t		*o, *s, *vals, *a;
+	struct target	*t;
 	const char	*colon = strrchr(in->addr, ':');
 	double		 keys = 0;
 	int		 i, live;
@@ -180,9 +206,22 @@ instance_json(struct monitor *m, const struct instance *in, int full)
 	json_object_set_new(o, "port", colon ? json_integer(atoi(colon + 1)) :
 	    json_null());
 	json_object_set_new(o, "kind", json_str(in->kind));
-	json_object_set_new(o, "state", json_str(instance_state(in, now)));
-	json_object_set_new(o, "role", json_str(strcmp(in->role, "slave") == 0 ?
-	    "replica" : in->role[0] ? in->role : "unknown"));
+	json_object_set_new(o, "state", json_str(instance_state(m, in, now)));
+	t = m->probe ? probe_target(m->probe, in->name) : NULL;
+	if (t != NULL && t->role[0] != '\0')
+		json_object_set_new(o, "role", json_str(t->role));
+	else
+		json_object_set_new(o, "role", json_str(strcmp(in->role,
+		    "slave") == 0 ? "replica" : in->role[0] ? in->role :
+		    "unknown"));
+	if (t != NULL) {
+		json_t *tj = target_json(t);
+
+		json_object_set(o, "cause", json_object_get(tj, "cause"));
+		json_object_set(o, "since", json_object_get(tj, "since"));
+		json_object_set(o, "probe", json_object_get(tj, "probe"));
+		json_decref(tj);
+	}
 	json_object_set_new(o, "connected", json_integer(in->up &&
 	    instance_fresh(in, now)));
 	json_object_set_new(o, "runid", json_str(in->run_id));
@@ -420,6 +459,7 @@ api_instances(struct monitor *m, struct evhttp_request *req)
 	static const char *const allowed[] = { "host", "state", NULL };
 	struct query	  q;
 	struct instance	**v;
+	struct target	**tv = NULL;
 	const char	 *host, *state;
 	size_t		  n, i;
 	json_t		 *items;
@@ -430,9 +470,10 @@ api_instances(struct monitor *m, struct evhttp_request *req)
 	host = query_get(&q, "host");
 	state = query_get(&q, "state");
 	if (state != NULL && strcmp(state, "up") != 0 &&
-	    strcmp(state, "down") != 0 && strcmp(state, "unknown") != 0) {
-		http_send_error(req, 400, "state: '%s' is not one of up, down, "
-		    "unknown", state);
+	    strcmp(state, "down") != 0 && strcmp(state, "unknown") != 0 &&
+	    strcmp(state, "suspect") != 0) {
+		http_send_error(req, 400, "state: '%s' is not one of up, "
+		    "suspect, down, unknown", state);
 		query_free(&q);
 		return;
 	}
@@ -441,11 +482,23 @@ api_instances(struct monitor *m, struct evhttp_request *req)
 	for (i = 0; i < n; i++) {
 		if (host != NULL && strcmp(v[i]->host->name, host) != 0)
 			continue;
-		if (state != NULL && strcmp(instance_state(v[i], now), state) != 0)
+		if (state != NULL && strcmp(instance_state(m, v[i], now),
+		    state) != 0)
 			continue;
 		json_array_append_new(items, instance_json(m, v[i], 0));
 	}
 	free(v);
+	/* Instance lines no agent reports. */
+	n = host != NULL || m->probe == NULL ? 0 : probe_targets(m->probe, &tv);
+	for (i = 0; i < n; i++) {
+		if (store_instance(m->store, tv[i]->name) != NULL ||
+		    (state != NULL && strcmp(hstate_name(tv[i]->state),
+		    state) != 0))
+			continue;
+		json_array_append_new(items, target_only_json(tv[i]));
+	}
+	if (host == NULL && m->probe != NULL)
+		free(tv);
 	http_send_json(req, 200, json_pack("{s:o}", "items", items));
 	query_free(&q);
 }
@@ -455,8 +508,16 @@ api_instance(struct monitor *m, struct evhttp_request *req, const char *name,
     const char *sub)
 {
 	struct instance	*in = store_instance(m->store, name);
+	struct target	*t = m->probe ? probe_target(m->probe, name) : NULL;
 	struct query	 q;
 
+	if (in == NULL && t != NULL && *sub == '\0') {
+		if (query_parse(req, no_params, &q) == -1)
+			return;
+		http_send_json(req, 200, target_only_json(t));
+		query_free(&q);
+		return;
+	}
 	if (in == NULL) {
 		http_send_error(req, 404, "no such instance: %s", name);
 		return;
@@ -472,5 +533,27 @@ api_instance(struct monitor *m, struct evhttp_request *req, const char *name,
 	if (query_parse(req, no_params, &q) == -1)
 		return;
 	http_send_json(req, 200, instance_json(m, in, 1));
+	query_free(&q);
+}
+
+/* GET /api/v1/alerts and /api/v1/alerts/history */
+void
+api_alerts(struct monitor *m, struct evhttp_request *req, int history)
+{
+	static const char *const allowed[] = { "limit", NULL };
+	struct query	 q;
+	const char	*v;
+	long long	 limit = 100;
+
+	if (query_parse(req, allowed, &q) == -1)
+		return;
+	if ((v = query_get(&q, "limit")) != NULL &&
+	    (parse_ll(v, &limit) == -1 || limit < 1 || limit > 10000)) {
+		http_send_error(req, 400, "limit: '%s' is not 1 to 10000", v);
+		query_free(&q);
+		return;
+	}
+	http_send_json(req, 200, alerts_json(m->alerts, history,
+	    (size_t)limit));
 	query_free(&q);
 }

@@ -4,9 +4,14 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LOG_COMP "config"
 #include "log.h"
@@ -16,6 +21,258 @@
 static const char *const log_levels[] = {
 	"debug", "info", "notice", "warn", "error", NULL
 };
+
+/* ---- instance NAME IP:PORT [USER PASSWORD-FILE] -------------------------- */
+
+static void
+probe_conf_free_one(struct probe_conf *p)
+{
+	free(p->name);
+	free(p->ip);
+	free(p->user);
+	free(p->passfile);
+	free(p);
+}
+
+static int
+parse_instance(void *field, int argc, char **argv, char **cause)
+{
+	struct probe_conf	**head = field, *p, **tail;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	const char		*err;
+	char			 ip[64], *colon;
+
+	if (argc != 2 && argc != 4) {
+		*cause = xstrdup("usage: instance NAME IP:PORT "
+		    "[USER PASSWORD-FILE]");
+		return -1;
+	}
+	if (!valid_name(argv[0])) {
+		xasprintf(cause, "'%s' is not a valid name "
+		    "([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})", argv[0]);
+		return -1;
+	}
+	if (parse_hostport(argv[1], &ss, &len, &err) == -1) {
+		xasprintf(cause, "'%s': %s", argv[1], err);
+		return -1;
+	}
+	for (tail = head; *tail != NULL; tail = &(*tail)->next) {
+		if (strcmp((*tail)->name, argv[0]) == 0) {
+			xasprintf(cause, "instance '%s' is given twice",
+			    argv[0]);
+			return -1;
+		}
+	}
+	if (argc == 4 && access(argv[3], R_OK) == -1) {
+		xasprintf(cause, "password file %s is not readable", argv[3]);
+		return -1;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->name = xstrdup(argv[0]);
+	fmt_addr((struct sockaddr *)&ss, ip, sizeof(ip));
+	if ((colon = strrchr(ip, ':')) != NULL)
+		*colon = '\0';
+	if (ip[0] == '[') {
+		memmove(ip, ip + 1, strlen(ip));
+		ip[strlen(ip) - 1] = '\0';
+	}
+	p->ip = xstrdup(ip);
+	p->port = (int)ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (argc == 4) {
+		p->user = xstrdup(argv[2]);
+		p->passfile = xstrdup(argv[3]);
+	}
+	*tail = p;
+	return 0;
+}
+
+static void
+free_instances(void *field)
+{
+	struct probe_conf **head = field, *p, *next;
+
+	for (p = *head; p != NULL; p = next) {
+		next = p->next;
+		probe_conf_free_one(p);
+	}
+	*head = NULL;
+}
+
+/* ---- rule NAME METRIC OP THRESHOLD [for D] [severity S] [labels k=v,...] -- */
+
+static void
+rule_free_one(struct rule *r)
+{
+	int i;
+
+	for (i = 0; i < r->nlabels; i++) {
+		free(r->lkeys[i]);
+		free(r->lvals[i]);
+	}
+	free(r->lkeys);
+	free(r->lvals);
+	free(r->name);
+	free(r->metric);
+	free(r->severity);
+	free(r);
+}
+
+static int
+valid_label_name(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return 0;
+	for (s++; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return 0;
+	return 1;
+}
+
+static int
+parse_labels(struct rule *r, const char *text, char **cause)
+{
+	char	*copy = xstrdup(text), *p, *next, *eq;
+	int	 i;
+
+	for (p = copy; p != NULL; p = next) {
+		if ((next = strchr(p, ',')) != NULL)
+			*next++ = '\0';
+		if ((eq = strchr(p, '=')) == NULL || eq == p) {
+			xasprintf(cause, "labels: '%s' is not k=v", p);
+			goto fail;
+		}
+		*eq++ = '\0';
+		if (!valid_label_name(p) || strncmp(p, "__", 2) == 0) {
+			xasprintf(cause, "labels: '%s' is not a label name", p);
+			goto fail;
+		}
+		if (strcmp(p, "alertname") == 0 || strcmp(p, "instance") == 0 ||
+		    strcmp(p, "host") == 0 || strcmp(p, "severity") == 0) {
+			xasprintf(cause, "labels: '%s' is set by the monitor",
+			    p);
+			goto fail;
+		}
+		for (i = 0; i < r->nlabels; i++)
+			if (strcmp(r->lkeys[i], p) == 0) {
+				xasprintf(cause, "labels: '%s' given twice", p);
+				goto fail;
+			}
+		if (r->nlabels == 16) {
+			*cause = xstrdup("labels: at most 16");
+			goto fail;
+		}
+		r->lkeys = xreallocarray(r->lkeys, r->nlabels + 1,
+		    sizeof(*r->lkeys));
+		r->lvals = xreallocarray(r->lvals, r->nlabels + 1,
+		    sizeof(*r->lvals));
+		r->lkeys[r->nlabels] = xstrdup(p);
+		r->lvals[r->nlabels] = xstrdup(eq);
+		r->nlabels++;
+	}
+	free(copy);
+	return 0;
+fail:
+	free(copy);
+	return -1;
+}
+
+static int
+parse_rule(void *field, int argc, char **argv, char **cause)
+{
+	static const char *const ops[] = { ">", ">=", "<", "<=", "==", "!=",
+	    NULL };
+	struct rule	**head = field, *r, **tail;
+	int		 i, op;
+
+	if (argc < 4) {
+		*cause = xstrdup("usage: rule NAME METRIC OP THRESHOLD "
+		    "[for DURATION] [severity LEVEL] [labels k=v,...]");
+		return -1;
+	}
+	if (!valid_label_name(argv[0])) {
+		xasprintf(cause, "rule name '%s': letters, digits and _ only",
+		    argv[0]);
+		return -1;
+	}
+	for (tail = head; *tail != NULL; tail = &(*tail)->next)
+		if (strcmp((*tail)->name, argv[0]) == 0) {
+			xasprintf(cause, "rule '%s' is given twice", argv[0]);
+			return -1;
+		}
+	if (strcmp(argv[0], "instance_down") == 0) {
+		*cause = xstrdup("rule instance_down is built in");
+		return -1;
+	}
+	for (op = 0; ops[op] != NULL; op++)
+		if (strcmp(argv[2], ops[op]) == 0)
+			break;
+	if (ops[op] == NULL) {
+		xasprintf(cause, "'%s' is not one of > >= < <= == !=", argv[2]);
+		return -1;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->name = xstrdup(argv[0]);
+	r->metric = xstrdup(argv[1]);
+	r->op = (enum rule_op)op;
+	if (alert_metric(argv[1], &r->host) == -1) {
+		xasprintf(cause, "'%s' is not a metric rules know (see "
+		    "ccmonitor --help for the list)", argv[1]);
+		goto fail;
+	}
+	if (parse_double(argv[3], &r->threshold) == -1) {
+		xasprintf(cause, "threshold '%s' is not a number", argv[3]);
+		goto fail;
+	}
+	for (i = 4; i < argc; i += 2) {
+		if (i + 1 >= argc) {
+			xasprintf(cause, "'%s' needs a value", argv[i]);
+			goto fail;
+		}
+		if (strcmp(argv[i], "for") == 0) {
+			if (parse_duration_ms(argv[i + 1], &r->for_ms) == -1 ||
+			    r->for_ms > 86400000ULL) {
+				xasprintf(cause, "for '%s': a duration with a "
+				    "unit, at most 1d", argv[i + 1]);
+				goto fail;
+			}
+		} else if (strcmp(argv[i], "severity") == 0) {
+			if (!valid_label_name(argv[i + 1])) {
+				xasprintf(cause, "severity '%s': letters, "
+				    "digits and _ only", argv[i + 1]);
+				goto fail;
+			}
+			free(r->severity);
+			r->severity = xstrdup(argv[i + 1]);
+		} else if (strcmp(argv[i], "labels") == 0) {
+			if (parse_labels(r, argv[i + 1], cause) == -1)
+				goto fail;
+		} else {
+			xasprintf(cause, "'%s': expected for, severity or "
+			    "labels", argv[i]);
+			goto fail;
+		}
+	}
+	if (r->severity == NULL)
+		r->severity = xstrdup("warning");
+	*tail = r;
+	return 0;
+fail:
+	rule_free_one(r);
+	return -1;
+}
+
+static void
+free_rules(void *field)
+{
+	struct rule **head = field, *r, *next;
+
+	for (r = *head; r != NULL; r = next) {
+		next = r->next;
+		rule_free_one(r);
+	}
+	*head = NULL;
+}
 
 #define F(name)	offsetof(struct monitor_conf, name), \
 		sizeof(((struct monitor_conf *)0)->name)
@@ -70,8 +327,78 @@ const struct conf_def monitor_conf_defs[] = {
 	  "Least severe level logged." },
 	{ "max-frame-size", CONF_SIZE, 0, F(max_frame_size), "4mb", 64 * 1024,
 	  256 * MB, NULL, NULL, NULL, "SIZE", "Largest report frame accepted." },
+	{ "probe-interval", CONF_DURATION, CONF_RELOAD, F(probe_interval), "1s",
+	  MS(100), MS(300000), NULL, NULL, NULL, "DURATION",
+	  "How often every instance is probed (PING, then INFO replication)." },
+	{ "probe-timeout", CONF_DURATION, CONF_RELOAD, F(probe_timeout),
+	  "500ms", MS(10), MS(60000), NULL, NULL, NULL, "DURATION",
+	  "A probe with no answer by then has failed; at most probe-interval." },
+	{ "probe-failures", CONF_INT, CONF_RELOAD, F(probe_failures), "3", 1,
+	  100, NULL, NULL, NULL, "N", "Consecutive failed probes before an "
+	  "instance only probes see failing is down (the first makes it "
+	  "suspect)." },
+	{ "instance", CONF_CUSTOM, CONF_MULTI | CONF_RELOAD, F(probes), NULL,
+	  0, 0, NULL, parse_instance, free_instances,
+	  "NAME IP:PORT [USER PASSWORD-FILE]", "Probe a redis-server no agent "
+	  "reports (agents report the rest, with their probe user)." },
+	{ "control-center-url", CONF_STRING, CONF_RELOAD,
+	  F(control_center_url), NULL, 0, 0, NULL, NULL, NULL, "URL",
+	  "Every instance state change is POSTed here as JSON, through an "
+	  "outbox in data-dir, until a 2xx." },
+	{ "http-client-timeout", CONF_DURATION, CONF_RELOAD, F(http_timeout),
+	  "5s", MS(100), MS(300000), NULL, NULL, NULL, "DURATION",
+	  "Timeout of every outgoing HTTP request (control center, webhook, "
+	  "Alertmanager)." },
+	{ "rule", CONF_CUSTOM, CONF_MULTI | CONF_RELOAD, F(rules), NULL, 0, 0,
+	  NULL, parse_rule, free_rules, "NAME METRIC OP THRESHOLD [for "
+	  "DURATION] [severity LEVEL] [labels k=v,...]", "An alert rule, "
+	  "evaluated on every sample of every instance (or host, for "
+	  "ccnode_host_* metrics).  OP: > >= < <= == !=.  Metrics: the "
+	  "gauges of /metrics, redis_up (probe), "
+	  "redis_replication_lag_seconds, redis_probe_rtt_seconds.  "
+	  "instance_down is built in." },
+	{ "alert-exec", CONF_STRING, CONF_RELOAD, F(alert_exec), NULL, 0, 0,
+	  NULL, NULL, NULL, "PATH", "Run for every firing and resolve, with no "
+	  "shell: PATH STATUS ALERT INSTANCE SEVERITY VALUE, and CC_* in the "
+	  "environment.  One at a time per instance." },
+	{ "alert-exec-timeout", CONF_DURATION, CONF_RELOAD,
+	  F(alert_exec_timeout), "10s", MS(100), MS(3600000), NULL, NULL, NULL,
+	  "DURATION", "An alert-exec run still going by then is killed." },
+	{ "alert-webhook", CONF_STRING, CONF_RELOAD, F(alert_webhook), NULL,
+	  0, 0, NULL, NULL, NULL, "URL", "POST Alertmanager webhook JSON "
+	  "(version 4) for every firing and resolve." },
+	{ "alertmanager-url", CONF_STRING, CONF_RELOAD, F(alertmanager_url),
+	  NULL, 0, 0, NULL, NULL, NULL, "URL", "An Alertmanager: alerts are "
+	  "POSTed to URL/api/v2/alerts, and sent again while firing." },
+	{ "alert-repeat-interval", CONF_DURATION, CONF_RELOAD,
+	  F(alert_repeat_interval), "4h", MS(1000), MS(30LL * 86400000), NULL,
+	  NULL, NULL, "DURATION", "A firing alert is sent to alert-exec and "
+	  "alert-webhook again this often." },
+	{ "alertmanager-resend-interval", CONF_DURATION, CONF_RELOAD,
+	  F(alertmanager_resend), "1m", MS(1000), MS(86400000), NULL, NULL,
+	  NULL, "DURATION", "Firing alerts are sent to alertmanager-url again "
+	  "this often (endsAt is 4 of these ahead), as Prometheus does." },
+	{ "hook-queue-size", CONF_INT, CONF_RELOAD, F(hook_queue_size), "1000",
+	  1, 1000000, NULL, NULL, NULL, "N", "Hook runs waiting; more are "
+	  "dropped, counted and logged." },
+	{ "external-url", CONF_STRING, CONF_RELOAD, F(external_url), NULL, 0,
+	  0, NULL, NULL, NULL, "URL", "This monitor's URL as people reach it, "
+	  "for generatorURL and externalURL (default: http://BIND:HTTP-PORT)." },
 };
 const size_t monitor_conf_ndefs = nitems(monitor_conf_defs);
+
+static int
+check_url(struct monitor_conf *c, const char *name, const char *url,
+    char **cause)
+{
+	const char *err;
+
+	if (url == NULL || hclient_check_url(url, &err) == 0)
+		return 0;
+	xasprintf(cause, "%s: %s: '%s': %s", conf_where(c, name), name, url,
+	    err);
+	return -1;
+}
 
 static int
 monitor_conf_check(struct monitor_conf *c, char **cause)
@@ -114,6 +441,22 @@ monitor_conf_check(struct monitor_conf *c, char **cause)
 			    c->bind);
 			return -1;
 		}
+	}
+	if (c->probe_timeout > c->probe_interval) {
+		xasprintf(cause, "%s: probe-timeout must not exceed "
+		    "probe-interval", conf_where(c, "probe-timeout"));
+		return -1;
+	}
+	if (check_url(c, "control-center-url", c->control_center_url,
+	    cause) == -1 ||
+	    check_url(c, "alert-webhook", c->alert_webhook, cause) == -1 ||
+	    check_url(c, "alertmanager-url", c->alertmanager_url, cause) == -1)
+		return -1;
+	if (c->alert_exec != NULL && (c->alert_exec[0] != '/' ||
+	    access(c->alert_exec, X_OK) == -1)) {
+		xasprintf(cause, "%s: alert-exec: %s is not an executable "
+		    "absolute path", conf_where(c, "alert-exec"), c->alert_exec);
+		return -1;
 	}
 	return 0;
 }

@@ -257,6 +257,10 @@ http_route_cb(struct evhttp_request *req, void *arg)
 		api_machine(m, req, name, sub);
 	else if (strcmp(path, "/api/v1/instances") == 0)
 		api_instances(m, req);
+	else if (strcmp(path, "/api/v1/alerts") == 0)
+		api_alerts(m, req, 0);
+	else if (strcmp(path, "/api/v1/alerts/history") == 0)
+		api_alerts(m, req, 1);
 	else if (strncmp(path, "/api/v1/instances/", 18) == 0 &&
 	    split_tail(path + 18, name, sizeof(name), &sub) == 0)
 		api_instance(m, req, name, sub);

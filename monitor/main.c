@@ -63,7 +63,8 @@ sigchld_cb(evutil_socket_t sig, short ev, void *arg)
 	int		 status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (!persist_child(m->persist, pid, status))
+		if (!persist_child(m->persist, pid, status) &&
+		    !hooks_child(m->hooks, pid, status))
 			log_info("child pid=%d exited status=%d", (int)pid,
 			    status);
 	}
@@ -91,6 +92,9 @@ sighup_cb(evutil_socket_t sig, short ev, void *arg)
 	monitor_conf_free(next);
 	log_set_level((enum log_level)m->conf->log_level);
 	arm_save(m);
+	probe_sync(m->probe);
+	outbox_reconfigure(m->outbox);
+	alerts_reconfigure(m->alerts);
 	daemon_notify_ready();
 }
 
@@ -197,6 +201,10 @@ main(int argc, char **argv)
 		fatal("%s", cause);
 	if ((m->http = http_new(m, &cause)) == NULL)
 		fatal("%s", cause);
+	m->outbox = outbox_new(m);
+	m->hooks = hooks_new(m);
+	m->alerts = alerts_new(m);
+	m->probe = probe_new(m);
 
 	ev_hup = evsignal_new(m->base, SIGHUP, sighup_cb, m);
 	ev_term = evsignal_new(m->base, SIGTERM, sigterm_cb, m);
@@ -221,6 +229,15 @@ main(int argc, char **argv)
 	daemon_notify_stopping();
 	daemon_watchdog_stop();
 	persist_save_now(m->persist);
+	probe_free(m->probe);
+	m->probe = NULL;
+	hclient_shutdown();
+	hooks_free(m->hooks);
+	m->hooks = NULL;
+	alerts_free(m->alerts);
+	m->alerts = NULL;
+	outbox_free(m->outbox);
+	m->outbox = NULL;
 	ingest_free(m->ingest);
 	m->ingest = NULL;
 	http_free(m->http);

@@ -11,6 +11,11 @@
  *	api.c		the JSON API
  *	prom.c		/metrics
  *	dashboard.c	the page at / (generated from dashboard.html)
+ *	probe.c		probes of every instance; the health state machine
+ *	outbox.c	control-center events: on disk until a 2xx
+ *	alert.c		alert rules, alert states and history
+ *	hook.c		alert-exec, alert-webhook and alertmanager-url
+ *	hclient.c	outgoing HTTP POSTs with a deadline
  *
  * store.c owns struct host and struct instance; the other files read them.
  */
@@ -27,12 +32,17 @@
 #include "wire.h"
 #include "proto/history.pb-c.h"
 
+#include <jansson.h>
+
 struct event_base;
 struct evbuffer;
 struct evhttp_request;
 struct ingest;
 struct http;
 struct persist;
+struct outbox;
+struct alerts;
+struct hooks;
 struct series;
 struct store;
 
@@ -54,6 +64,48 @@ struct monitor_conf {
 	long long		 max_instances;
 	int			 log_level;
 	uint64_t		 max_frame_size;
+	/* Probing (probe.c). */
+	uint64_t		 probe_interval;	/* ms */
+	uint64_t		 probe_timeout;		/* ms */
+	long long		 probe_failures;
+	struct probe_conf	*probes;		/* instance lines */
+	/* Alerting (alert.c, outbox.c, hook.c). */
+	char			*control_center_url;
+	uint64_t		 http_timeout;		/* ms */
+	struct rule		*rules;
+	char			*alert_exec;
+	uint64_t		 alert_exec_timeout;	/* ms */
+	char			*alert_webhook;
+	char			*alertmanager_url;
+	uint64_t		 alert_repeat_interval;	/* ms */
+	uint64_t		 alertmanager_resend;	/* ms */
+	long long		 hook_queue_size;
+	char			*external_url;
+};
+
+/* instance NAME IP:PORT [USER PASSWORD-FILE] */
+struct probe_conf {
+	char			*name;
+	char			*ip;
+	int			 port;
+	char			*user;
+	char			*passfile;
+	struct probe_conf	*next;
+};
+
+/* rule NAME METRIC OP THRESHOLD [for D] [severity S] [labels k=v,...] */
+enum rule_op { OP_GT, OP_GE, OP_LT, OP_LE, OP_EQ, OP_NE };
+struct rule {
+	char			*name;
+	char			*metric;
+	int			 host;		/* a host metric, not an instance's */
+	enum rule_op		 op;
+	double			 threshold;
+	uint64_t		 for_ms;
+	char			*severity;
+	int			 nlabels;
+	char			**lkeys, **lvals;
+	struct rule		*next;
 };
 
 #define HOST_EPOCHS	8
@@ -130,6 +182,65 @@ struct instance {
 	char		 probe_password[128];
 };
 
+/*
+ * Health of an instance (probe.c), from the monitor's probes and the
+ * agent's view of the process.
+ */
+enum hstate { HS_UNKNOWN, HS_UP, HS_SUSPECT, HS_DOWN };
+
+/* What the last probe saw. */
+enum presult {
+	PR_NONE,	/* no probe yet */
+	PR_OK,		/* PONG */
+	PR_NOTREADY,	/* LOADING, MASTERDOWN, BUSY: alive, not ready */
+	PR_TIMEOUT,	/* connected, no answer in probe-timeout */
+	PR_CONNECT,	/* not connected in probe-timeout */
+	PR_REFUSED,	/* connection refused */
+	PR_ERROR,	/* an error reply, or a bad answer */
+	PR_CLOSED,	/* the connection was closed or reset */
+};
+
+struct probe;
+struct target {
+	struct probe	*pr;
+	char		*name;
+	char		 host[64];	/* reporting agent, "" for config */
+	char		 ip[64];
+	int		 port;
+	char		 addr[72];	/* as reported or configured */
+	char		 kind[16];	/* "redis" or "interface" */
+	int		 configured;	/* an instance line */
+	int		 mark;
+	char		*user;
+	char		*passfile;
+	char		*password;	/* from the agent's report */
+	struct rconn	*rc;
+	struct event	*timer;
+	int		 inflight;
+	int		 retried;	/* this round reconnected once */
+	int		 skip;		/* rounds left to skip (backoff) */
+	uint64_t	 sent_us;
+	/* The last probe. */
+	int64_t		 probe_ms;
+	enum presult	 result;
+	char		 error[160];
+	uint32_t	 rtt_us;
+	int		 fails;		/* consecutive */
+	char		 role[16];	/* "master", "replica", "" */
+	char		 prev_role[16];
+	int64_t		 role_since_ms;
+	uint64_t	 role_changes;
+	double		 lag_s;		/* replica: master_last_io, or NaN */
+	uint64_t	 offset;
+	/* Health. */
+	enum hstate	 state;
+	const char	*cause;
+	int64_t		 since_ms;
+	char		 agent_event[200];	/* the last agent event, as evidence */
+	uint64_t	 probes, failures;
+	struct target	*next;
+};
+
 struct monitor_stats {
 	uint64_t	reports;
 	uint64_t	samples;
@@ -140,6 +251,9 @@ struct monitor_stats {
 	int64_t		last_save_ms;
 	uint64_t	last_save_duration_ms;
 	uint64_t	http_requests, http_errors;
+	uint64_t	probes, probe_failures;
+	uint64_t	transitions;
+	uint64_t	tilts;
 };
 
 struct monitor {
@@ -150,6 +264,10 @@ struct monitor {
 	struct ingest		*ingest;
 	struct http		*http;
 	struct persist		*persist;
+	struct probe		*probe;
+	struct outbox		*outbox;
+	struct alerts		*alerts;
+	struct hooks		*hooks;
 	char			*token;		/* HTTP bearer token, or NULL */
 	int			 http_loopback;
 	int64_t			 started_ms;
@@ -264,12 +382,102 @@ void		 api_machine(struct monitor *, struct evhttp_request *,
 void		 api_instances(struct monitor *, struct evhttp_request *);
 void		 api_instance(struct monitor *, struct evhttp_request *,
 		    const char *name, const char *sub);
+void		 api_alerts(struct monitor *, struct evhttp_request *,
+		    int history);
 
 /* prom.c */
 void		 prom_render(struct monitor *, struct evbuffer *);
 /* Exposition helpers, exported for the unit tests. */
 void		 prom_label_value(struct evbuffer *, const char *);
 void		 prom_value(struct evbuffer *, double);
+
+/* probe.c */
+struct probe	*probe_new(struct monitor *);
+void		 probe_free(struct probe *);
+/* After a reload, or when the agents' instances may have changed. */
+void		 probe_sync(struct probe *);
+/* An agent's process event (store.c calls it for each). */
+void		 probe_agent_event(struct probe *, struct instance *,
+		    const char *event, const char *detail);
+struct target	*probe_target(struct probe *, const char *name);
+/* Sorted by name; the array is the caller's to free. */
+size_t		 probe_targets(struct probe *, struct target ***);
+const char	*hstate_name(enum hstate);
+const char	*presult_name(enum presult);
+json_t		*target_json(const struct target *);
+int		 probe_tilted(const struct probe *);
+
+/* outbox.c: control-center events. */
+struct outbox	*outbox_new(struct monitor *);
+void		 outbox_free(struct outbox *);
+/* Queues one event (JSON object, consumed) for the control center. */
+void		 outbox_add(struct outbox *, const char *instance, json_t *);
+void		 outbox_reconfigure(struct outbox *);
+struct outbox_stats {
+	uint64_t	 depth, dead, delivered, retries, failures;
+	int64_t		 oldest_ms;
+};
+void		 outbox_stats(const struct outbox *, struct outbox_stats *);
+
+/* alert.c */
+struct alerts	*alerts_new(struct monitor *);
+void		 alerts_free(struct alerts *);
+/* The index of a metric rules can use, and whether it is a host's. */
+int		 alert_metric(const char *name, int *host);
+/* A new sample of an instance or a host: rules are evaluated. */
+void		 alerts_eval_instance(struct alerts *, struct instance *);
+void		 alerts_eval_host(struct alerts *, struct host *);
+/* The built-in instance_down rule, driven by the health state. */
+void		 alerts_instance_health(struct alerts *, struct target *);
+/* Rules changed (SIGHUP): active alerts of kept rules stay. */
+void		 alerts_reconfigure(struct alerts *);
+json_t		*alerts_json(struct alerts *, int history, size_t limit);
+struct alert_stats {
+	uint64_t	 firing, pending, fired, resolved;
+};
+void		 alerts_stats(const struct alerts *, struct alert_stats *);
+
+/* hook.c */
+struct hooks	*hooks_new(struct monitor *);
+void		 hooks_free(struct hooks *);
+/*
+ * One alert notification (status "firing" or "resolved"): queued for
+ * every configured hook, in order per instance.  am_only: a resend to
+ * Alertmanager only.
+ */
+struct alert_note {
+	const char	*status;
+	const char	*alertname;
+	const char	*instance;	/* or the host, for host rules */
+	const char	*host;
+	const char	*severity;
+	const char	*summary;
+	double		 value;
+	int64_t		 starts_ms, ends_ms;	/* ends_ms 0: open */
+	int		 nlabels;
+	char *const	*lkeys, *const *lvals;
+	const char	*fingerprint;
+};
+void		 hooks_notify(struct hooks *, const struct alert_note *,
+		    int am_only);
+/* A child exited; returns 1 if it was a hook's. */
+int		 hooks_child(struct hooks *, pid_t, int status);
+struct hook_stats {
+	uint64_t	 queued, runs, failures, dropped, timeouts;
+};
+void		 hooks_stats(const struct hooks *, struct hook_stats *);
+
+/* hclient.c */
+typedef void	 hclient_cb(int status, const char *err, void *arg);
+int		 hclient_check_url(const char *, const char **err);
+/*
+ * POSTs body to url (+ suffix) and calls cb once: with the HTTP status,
+ * or 0 and why.  Returns -1 if it could not start (cb has run).
+ */
+int		 hclient_post(struct event_base *, const char *url,
+		    const char *suffix, const char *body, size_t len,
+		    uint64_t timeout_ms, hclient_cb *, void *arg);
+void		 hclient_shutdown(void);
 
 /* dashboard.c */
 extern const char dashboard_html[];

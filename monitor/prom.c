@@ -276,8 +276,73 @@ render_hosts(struct monitor *m, struct evbuffer *b)
 }
 
 static void
+target_sample(struct evbuffer *b, const struct target *t, const char *metric,
+    const char *extra, double v)
+{
+	evbuffer_add_printf(b, "%s{instance=\"", metric);
+	prom_label_value(b, t->name);
+	evbuffer_add(b, "\",host=\"", 8);
+	prom_label_value(b, t->host);
+	evbuffer_add_printf(b, "\"%s} ", extra);
+	prom_value(b, v);
+	evbuffer_add(b, "\n", 1);
+}
+
+/* The monitor's own probes and its verdict on each instance. */
+static void
+render_probes(struct monitor *m, struct evbuffer *b)
+{
+	static const enum hstate states[] = { HS_UP, HS_SUSPECT, HS_DOWN,
+	    HS_UNKNOWN };
+	struct target	**v;
+	size_t		  n, i, k;
+
+	n = probe_targets(m->probe, &v);
+	family(b, "ccnode_instance_health", "gauge", "The monitor's verdict: "
+	    "1 for the instance's current state (up, suspect, down, unknown)");
+	for (i = 0; i < n; i++)
+		for (k = 0; k < nitems(states); k++) {
+			char extra[40];
+
+			snprintf(extra, sizeof(extra), ",state=\"%s\"",
+			    hstate_name(states[k]));
+			target_sample(b, v[i], "ccnode_instance_health", extra,
+			    v[i]->state == states[k]);
+		}
+	family(b, "ccnode_probe_success", "gauge", "1 when the monitor's last "
+	    "probe answered (LOADING and the like count as an answer)");
+	for (i = 0; i < n; i++)
+		target_sample(b, v[i], "ccnode_probe_success", "",
+		    v[i]->result == PR_OK || v[i]->result == PR_NOTREADY);
+	family(b, "ccnode_probe_duration_seconds", "gauge", "Round trip of "
+	    "the monitor's last PING");
+	for (i = 0; i < n; i++)
+		if (v[i]->result == PR_OK)
+			target_sample(b, v[i], "ccnode_probe_duration_seconds", "",
+			    v[i]->rtt_us / 1e6);
+	family(b, "ccnode_probe_consecutive_failures", "gauge",
+	    "Failed probes in a row");
+	for (i = 0; i < n; i++)
+		target_sample(b, v[i], "ccnode_probe_consecutive_failures", "",
+		    v[i]->fails);
+	family(b, "ccnode_probe_failures_total", "counter", "Failed probes");
+	for (i = 0; i < n; i++)
+		target_sample(b, v[i], "ccnode_probe_failures_total", "", v[i]->failures);
+	family(b, "ccnode_instance_role_changes_total", "counter",
+	    "Role changes the probes saw");
+	for (i = 0; i < n; i++)
+		target_sample(b, v[i], "ccnode_instance_role_changes_total", "",
+		    v[i]->role_changes);
+	free(v);
+}
+
+static void
 render_self(struct monitor *m, struct evbuffer *b)
 {
+	struct outbox_stats	os;
+	struct alert_stats	as;
+	struct hook_stats	hs;
+
 #define SELF(name, type, help, value) do {				\
 	family(b, name, type, help);					\
 	evbuffer_add_printf(b, "%s ", name);				\
@@ -309,6 +374,49 @@ render_self(struct monitor *m, struct evbuffer *b)
 	    "When the history was last saved", m->stats.last_save_ms / 1e3);
 	SELF("ccnode_monitor_last_save_duration_seconds", "gauge",
 	    "How long the last save took", m->stats.last_save_duration_ms / 1e3);
+	SELF("ccnode_monitor_probes_total", "counter", "Probes sent",
+	    m->stats.probes);
+	SELF("ccnode_monitor_probe_failures_total", "counter", "Probes failed",
+	    m->stats.probe_failures);
+	SELF("ccnode_monitor_health_transitions_total", "counter",
+	    "Instance health changes", m->stats.transitions);
+	SELF("ccnode_monitor_tilts_total", "counter", "Event-loop stalls that "
+	    "held back down verdicts (TILT)", m->stats.tilts);
+	outbox_stats(m->outbox, &os);
+	SELF("ccnode_monitor_outbox_events", "gauge", "Control-center events "
+	    "waiting for a 2xx", os.depth);
+	SELF("ccnode_monitor_outbox_oldest_event_age_seconds", "gauge",
+	    "Age of the oldest waiting event (0: none)", os.oldest_ms ?
+	    (wall_ms() - os.oldest_ms) / 1e3 : 0);
+	SELF("ccnode_monitor_outbox_dead_letters", "gauge", "Events the "
+	    "control center refused with a 4xx, kept in data-dir/outbox/dead",
+	    os.dead);
+	SELF("ccnode_monitor_outbox_delivered_total", "counter",
+	    "Events delivered", os.delivered);
+	SELF("ccnode_monitor_outbox_retries_total", "counter",
+	    "Deliveries retried (no answer, 5xx or 429)", os.retries);
+	alerts_stats(m->alerts, &as);
+	family(b, "ccnode_monitor_alerts", "gauge", "Active alerts");
+	evbuffer_add_printf(b, "ccnode_monitor_alerts{state=\"firing\"} "
+	    "%llu\n", (unsigned long long)as.firing);
+	evbuffer_add_printf(b, "ccnode_monitor_alerts{state=\"pending\"} "
+	    "%llu\n", (unsigned long long)as.pending);
+	SELF("ccnode_monitor_alerts_fired_total", "counter", "Alerts fired",
+	    as.fired);
+	SELF("ccnode_monitor_alerts_resolved_total", "counter",
+	    "Alerts resolved", as.resolved);
+	hooks_stats(m->hooks, &hs);
+	SELF("ccnode_monitor_hook_queue", "gauge", "Hook runs waiting or "
+	    "running", hs.queued);
+	SELF("ccnode_monitor_hook_runs_total", "counter", "Hook runs done",
+	    hs.runs);
+	SELF("ccnode_monitor_hook_failures_total", "counter",
+	    "Hook runs that failed (exit status, HTTP status, timeout)",
+	    hs.failures);
+	SELF("ccnode_monitor_hook_timeouts_total", "counter",
+	    "alert-exec runs killed at their timeout", hs.timeouts);
+	SELF("ccnode_monitor_hook_dropped_total", "counter",
+	    "Hook runs dropped because the queue was full", hs.dropped);
 #undef SELF
 }
 
@@ -317,5 +425,8 @@ prom_render(struct monitor *m, struct evbuffer *b)
 {
 	render_instances(m, b);
 	render_hosts(m, b);
-	render_self(m, b);
+	if (m->probe != NULL)
+		render_probes(m, b);
+	if (m->outbox != NULL)
+		render_self(m, b);
 }

@@ -366,6 +366,18 @@ ingest_event(struct store *st, struct host *h, const Ccnode__ProcessEvent *e)
 	copy_str(in->event_detail, sizeof(in->event_detail), e->detail);
 	copy_str(in->proc_state, sizeof(in->proc_state), e->event);
 	in->event_ms = e->time_ms;
+	/*
+	 * Health takes only news: a report resent after a monitor restart
+	 * can hold an exit that a later sample has overtaken.
+	 */
+	if (e->time_ms < in->sample_ms || wall_ms() - e->time_ms > 60000) {
+		log_debug("event of instance=%s is old news; health unchanged",
+		    e->instance);
+		return;
+	}
+	if (st->m->probe != NULL)
+		probe_agent_event(st->m->probe, in, in->event,
+		    in->event_detail);
 }
 
 void
@@ -428,6 +440,18 @@ store_ingest(struct store *st, struct host *h, const Ccnode__Report *r,
 		ingest_instance(st, h, r->time_ms, current, r->instances[i]);
 	for (i = 0; i < r->n_events; i++)
 		ingest_event(st, h, r->events[i]);
+	if (st->m->alerts == NULL)
+		return;
+	/* Rules see the new samples. */
+	if (hs != NULL)
+		alerts_eval_host(st->m->alerts, h);
+	for (i = 0; i < r->n_instances; i++) {
+		struct instance *in = hmap_get(st->instances,
+		    r->instances[i]->name);
+
+		if (in != NULL && in->host == h)
+			alerts_eval_instance(st->m->alerts, in);
+	}
 }
 
 void

@@ -39,7 +39,10 @@ cat "$T/promtool.out"
 check "promtool check metrics passes (status $prc)" test "$prc" = 0
 
 # --- redis_connected_clients follows the clients -----------------------------
-# Baseline: the agent's own connection (and nothing else) once it is steady.
+# Baseline: the agent's and the monitor's probe connections (and nothing
+# else) once they are steady.
+wait_for 10 "the monitor's probe of r1 answers" \
+    'test "$(instance_field $P_HTTP r1 .probe.result)" = ok'
 wait_for 10 "$CC settles at the number of clients redis reports minus redis-cli" \
     'c=$(prom_value $P_HTTP "$CC"); r=$(redis-cli -p $P_R1 info clients | tr -d "\r" | sed -n "s/^connected_clients://p"); [ -n "$c" ] && [ "$c" = $((r - 1)) ]'
 C0=$(prom_value "$P_HTTP" "$CC")
