@@ -222,6 +222,7 @@ struct sample_target {
 	const char	*probe_user;
 	const char	*probe_passfile;
 	const char	*state;		/* supervised: the supervisor's state */
+	int		 stats_port;	/* interface: nutcracker's stats port */
 };
 size_t		 sup_targets(struct supervisor *, struct sample_target **);
 void		 sup_info_free(Ccnode__InstanceInfo *);

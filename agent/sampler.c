@@ -16,7 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
+
+#include <jansson.h>
 
 #define LOG_COMP "sampler"
 #include "log.h"
@@ -49,6 +56,14 @@ struct inst {
 	uint32_t	 rtt_us;
 	struct info	 info;		/* last good INFO */
 	int		 seen;		/* reconfigure mark */
+	/* Interface: nutcracker's stats port, read every round. */
+	int		 stats_port;
+	struct bufferevent *sbev;
+	int		 spending;
+	int		 stats_ok;
+	uint32_t	 backends, failing;
+	uint64_t	 backend_errors;
+	json_t		*prev_errors;	/* server -> errors at the last read */
 	struct inst	*next;
 };
 
@@ -66,6 +81,144 @@ struct sampler {
 };
 
 static void	round_finish(struct sampler *);
+
+/* ---- nutcracker's stats port ------------------------------------------------ */
+
+#define MAX_STATS	(1024 * 1024)
+
+static uint64_t
+stat_u64(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) && json_integer_value(v) > 0 ?
+	    (uint64_t)json_integer_value(v) : 0;
+}
+
+/*
+ * {"service": ..., "pool": {"client_eof": 0, ..., "SERVER": {"server_err":
+ * 0, "server_timedout": 0, "server_eof": 0, ...}}}: every object inside a
+ * pool object is a server.  A server whose error counters rose since the
+ * last read is failing: requests sent to it are failing now.
+ */
+static void
+stats_parse(struct inst *in, const char *text, size_t len)
+{
+	json_t		*root, *pool, *srv, *next;
+	const char	*pk, *sk;
+	uint64_t	 errs;
+	json_error_t	 jerr;
+
+	in->stats_ok = 0;
+	if ((root = json_loadb(text, len, 0, &jerr)) == NULL) {
+		log_debug("instance %s: stats port: bad JSON: %s", in->name,
+		    jerr.text);
+		return;
+	}
+	next = json_object();
+	in->backends = in->failing = 0;
+	in->backend_errors = 0;
+	json_object_foreach(root, pk, pool) {
+		if (!json_is_object(pool))
+			continue;
+		json_object_foreach(pool, sk, srv) {
+			if (!json_is_object(srv))
+				continue;
+			errs = stat_u64(srv, "server_err") +
+			    stat_u64(srv, "server_timedout") +
+			    stat_u64(srv, "server_eof");
+			in->backends++;
+			in->backend_errors += errs;
+			if (in->prev_errors != NULL && errs > (uint64_t)
+			    json_integer_value(json_object_get(in->prev_errors,
+			    sk)))
+				in->failing++;
+			json_object_set_new(next, sk, json_integer(
+			    (json_int_t)errs));
+		}
+	}
+	json_decref(root);
+	json_decref(in->prev_errors);
+	in->prev_errors = next;
+	in->stats_ok = 1;
+}
+
+static void
+stats_done(struct inst *in)
+{
+	struct sampler *s = in->s;
+
+	if (in->sbev != NULL)
+		bufferevent_free(in->sbev);
+	in->sbev = NULL;
+	if (in->spending) {
+		in->spending = 0;
+		if (--s->pending == 0 && s->round_open)
+			round_finish(s);
+	}
+}
+
+static void
+stats_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct inst *in = arg;
+
+	if (evbuffer_get_length(bufferevent_get_input(bev)) > MAX_STATS) {
+		log_warnx("instance %s: stats port sent over %d bytes",
+		    in->name, MAX_STATS);
+		in->stats_ok = 0;
+		stats_done(in);
+	}
+}
+
+static void
+stats_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct inst	*in = arg;
+	struct evbuffer	*b = bufferevent_get_input(bev);
+	size_t		 len = evbuffer_get_length(b);
+
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if (what & BEV_EVENT_EOF)
+		stats_parse(in, (const char *)evbuffer_pullup(b, -1), len);
+	else {
+		in->stats_ok = 0;
+		log_debug("instance %s: stats port %d: %s", in->name,
+		    in->stats_port, what & BEV_EVENT_TIMEOUT ? "timeout" :
+		    "connection failed");
+	}
+	stats_done(in);
+}
+
+static void
+stats_fetch(struct inst *in)
+{
+	struct sampler		*s = in->s;
+	struct sockaddr_in	 sin;
+	struct timeval		 tv = { (time_t)(s->a->conf->sample_timeout /
+				    1000), (suseconds_t)(s->a->conf->
+				    sample_timeout % 1000) * 1000 };
+
+	if (in->sbev != NULL)
+		stats_done(in);
+	in->sbev = bufferevent_socket_new(s->a->base, -1,
+	    BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(in->sbev, stats_read_cb, NULL, stats_event_cb, in);
+	bufferevent_set_timeouts(in->sbev, &tv, &tv);
+	bufferevent_enable(in->sbev, EV_READ);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)in->stats_port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	in->spending = 1;
+	s->pending++;
+	if (bufferevent_socket_connect(in->sbev, (struct sockaddr *)&sin,
+	    sizeof(sin)) == -1) {
+		in->stats_ok = 0;
+		stats_done(in);
+	}
+}
 
 static void
 inst_result(struct inst *in, int up, const char *err)
@@ -122,6 +275,7 @@ inst_new(struct sampler *s, const struct sample_target *t)
 	in->port = t->port;
 	in->kind = t->kind;
 	in->state = t->state;
+	in->stats_port = t->stats_port;
 	in->user = t->user ? xstrdup(t->user) : NULL;
 	in->passfile = t->passfile ? xstrdup(t->passfile) : NULL;
 	if (t->probe_user != NULL &&
@@ -149,6 +303,9 @@ inst_new(struct sampler *s, const struct sample_target *t)
 static void
 inst_free(struct inst *in)
 {
+	if (in->sbev != NULL)
+		bufferevent_free(in->sbev);
+	json_decref(in->prev_errors);
 	rconn_free(in->rc);
 	free(in->name);
 	free(in->ip);
@@ -172,7 +329,8 @@ static int
 same_target(const struct inst *in, const struct sample_target *t)
 {
 	return strcmp(in->ip, t->ip) == 0 && in->port == t->port &&
-	    in->kind == t->kind && same_str(in->user, t->user) &&
+	    in->kind == t->kind && in->stats_port == t->stats_port &&
+	    same_str(in->user, t->user) &&
 	    same_str(in->passfile, t->passfile);
 }
 
@@ -200,6 +358,12 @@ fill_sample(struct inst *in, Ccnode__InstanceSample *is,
 	if (in->probe_user != NULL) {
 		is->probe_user = in->probe_user;
 		is->probe_password = in->probe_pass;
+	}
+	if (in->kind == KIND_INTERFACE && in->stats_ok) {
+		is->proxy_stats = 1;
+		is->proxy_backends = in->backends;
+		is->proxy_backends_failing = in->failing;
+		is->proxy_backend_errors = in->backend_errors;
 	}
 	if (!in->up || in->kind == KIND_INTERFACE)
 		return;
@@ -360,11 +524,18 @@ sampler_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	if (s->round_open) {
 		/* Cannot happen while sample-timeout < sample-interval. */
 		log_warnx("previous round still open; closing it");
-		for (in = s->insts; in != NULL; in = in->next)
+		for (in = s->insts; in != NULL; in = in->next) {
 			if (in->pending) {
 				in->pending = 0;
 				inst_result(in, 0, "no answer before the next round");
 			}
+			if (in->spending) {
+				in->spending = 0;
+				in->stats_ok = 0;
+				bufferevent_free(in->sbev);
+				in->sbev = NULL;
+			}
+		}
 		s->pending = 0;
 		round_finish(s);
 	}
@@ -377,6 +548,8 @@ sampler_tick_cb(evutil_socket_t fd, short ev, void *arg)
 		in->sent_us = mono_us();
 		rconn_cmdf(in->rc, info_cb, in, in->kind == KIND_INTERFACE ?
 		    "PING" : "INFO ALL");
+		if (in->kind == KIND_INTERFACE && in->stats_port > 0)
+			stats_fetch(in);
 	}
 	if (--s->pending == 0 && s->round_open)
 		round_finish(s);
@@ -418,6 +591,7 @@ sampler_reconfigure(struct sampler *s)
 	struct sample_target	*t;
 	struct inst		*in, **pp, *tail;
 	size_t			 n, i;
+	int			 held;
 
 	n = targets(s, &t);
 	for (in = s->insts; in != NULL; in = in->next)
@@ -456,12 +630,10 @@ sampler_reconfigure(struct sampler *s)
 		*pp = in->next;
 		s->ninsts--;
 		log_info("stopped sampling instance name=%s", in->name);
-		if (in->pending && --s->pending == 0 && s->round_open) {
-			inst_free(in);
-			round_finish(s);
-			continue;
-		}
+		held = (in->pending != 0) + (in->spending != 0);
 		inst_free(in);
+		if (held > 0 && (s->pending -= held) == 0 && s->round_open)
+			round_finish(s);
 	}
 	if (s->interval_ms != c->sample_interval) {
 		s->interval_ms = c->sample_interval;

@@ -1426,6 +1426,7 @@ sup_targets(struct supervisor *sup, struct sample_target **out)
 		t[n].probe_passfile = p->kind == KIND_REDIS ?
 		    p->f.probe_pw_path : NULL;
 		t[n].state = state_names[p->state];
+		t[n].stats_port = p->kind == KIND_INTERFACE ? p->stats_port : 0;
 		n++;
 	}
 	*out = t;

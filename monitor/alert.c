@@ -41,6 +41,7 @@ enum derived {
 	D_MEM_RATIO,
 	D_REPL_LAG,
 	D_PROBE_RTT,
+	D_PROXY_FAILING,
 	D_HOST = 2000,		/* + host metric index */
 };
 
@@ -53,6 +54,7 @@ static const struct {
 	{ "redis_memory_used_ratio", D_MEM_RATIO },
 	{ "redis_replication_lag_seconds", D_REPL_LAG },
 	{ "redis_probe_rtt_seconds", D_PROBE_RTT },
+	{ "ccnode_proxy_backends_failing", D_PROXY_FAILING },
 };
 
 enum astate { AS_PENDING, AS_FIRING };
@@ -140,6 +142,8 @@ instance_value(struct alerts *as, struct instance *in, int idx)
 			if (isnan(lag) || in->replicas[i].lag > lag)
 				lag = in->replicas[i].lag;
 		return lag;
+	case D_PROXY_FAILING:
+		return in->proxy_stats ? in->proxy_failing : NAN;
 	case D_PROBE_RTT:
 		t = probe_target(as->m->probe, in->name);
 		return t == NULL || t->result != PR_OK ? NAN :

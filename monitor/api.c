@@ -245,6 +245,11 @@ instance_json(struct monitor *m, const struct instance *in, int full)
 	json_object_set_new(s, "rtt_us", json_integer(in->rtt_us));
 	json_object_set_new(s, "source", json_string("agent"));
 	json_object_set_new(o, "sample", s);
+	if (in->proxy_stats && instance_fresh(in, now))
+		json_object_set_new(o, "backends", json_pack("{s:I,s:I,s:o}",
+		    "total", (json_int_t)in->proxy_backends,
+		    "failing", (json_int_t)in->proxy_failing,
+		    "errors", json_u64(in->proxy_errors)));
 	if (in->proc_state[0] != '\0') {
 		/* Supervised: the agent's view of the process. */
 		s = json_object();

@@ -177,6 +177,10 @@ struct instance {
 	char		 event[16];		/* the last process event */
 	char		 event_detail[160];
 	int64_t		 event_ms;
+	/* Interface processes: the agent's reading of the proxy's stats. */
+	int		 proxy_stats;
+	uint32_t	 proxy_backends, proxy_failing;
+	uint64_t	 proxy_errors;
 	/* The probe user the agent made for the monitor. */
 	char		 probe_user[32];
 	char		 probe_password[128];

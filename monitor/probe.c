@@ -383,6 +383,26 @@ not_ready(const char *s)
 	    strncmp(s, "MASTERDOWN", 10) == 0 || strncmp(s, "BUSY", 4) == 0;
 }
 
+/*
+ * twemproxy answers PING itself, backends or not: an interface process
+ * whose every backend is failing, by the agent's current reading of its
+ * stats port, fails the probe.
+ */
+static int
+proxy_dead(struct target *t, char *buf, size_t len)
+{
+	struct instance	*in;
+	int		 fresh;
+
+	in = agent_view(t->pr, t, &fresh);
+	if (in == NULL || !fresh || !in->proxy_stats ||
+	    in->proxy_backends == 0 || in->proxy_failing < in->proxy_backends)
+		return 0;
+	snprintf(buf, len, "all %u backends failing (the agent's reading of "
+	    "the proxy's stats)", in->proxy_backends);
+	return 1;
+}
+
 static void
 ping_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 {
@@ -402,6 +422,11 @@ ping_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 	}
 	if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "PONG") != 0) {
 		finish_round(t, PR_ERROR, "PING did not answer PONG");
+		return;
+	}
+	if (strcmp(t->kind, "interface") == 0 && proxy_dead(t, buf,
+	    sizeof(buf))) {
+		finish_round(t, PR_ERROR, buf);
 		return;
 	}
 	finish_round(t, PR_OK, NULL);

@@ -218,6 +218,24 @@ render_instances(struct monitor *m, struct evbuffer *b)
 				    replica_families[k].value(&v[i]->replicas[j]));
 			}
 	}
+	family(b, "ccnode_proxy_backends", "gauge", "Interface processes: "
+	    "servers in the proxy's pools");
+	for (i = 0; i < n; i++)
+		if (v[i]->proxy_stats && instance_fresh(v[i], now))
+			sample(b, "ccnode_proxy_backends", v[i], NULL,
+			    v[i]->proxy_backends);
+	family(b, "ccnode_proxy_backends_failing", "gauge", "Interface "
+	    "processes: servers whose errors rose in the last round");
+	for (i = 0; i < n; i++)
+		if (v[i]->proxy_stats && instance_fresh(v[i], now))
+			sample(b, "ccnode_proxy_backends_failing", v[i], NULL,
+			    v[i]->proxy_failing);
+	family(b, "ccnode_proxy_backend_errors_total", "counter", "Interface "
+	    "processes: server_err + server_timedout + server_eof");
+	for (i = 0; i < n; i++)
+		if (v[i]->proxy_stats && instance_fresh(v[i], now))
+			sample(b, "ccnode_proxy_backend_errors_total", v[i],
+			    NULL, (double)v[i]->proxy_errors);
 	family(b, "ccnode_sample_duration_seconds", "gauge", "Round trip of the "
 	    "agent's last INFO to the instance");
 	for (i = 0; i < n; i++)

@@ -282,6 +282,10 @@ ingest_instance(struct store *st, struct host *h, int64_t t, int current,
 	copy_str(in->probe_password, sizeof(in->probe_password),
 	    is->probe_password);
 	in->up = is->up;
+	in->proxy_stats = is->proxy_stats;
+	in->proxy_backends = is->proxy_backends;
+	in->proxy_failing = is->proxy_backends_failing;
+	in->proxy_errors = is->proxy_backend_errors;
 	copy_str(in->error, sizeof(in->error), is->error);
 	in->rtt_us = is->rtt_us;
 	if (st->idx_up >= 0)
