@@ -33,6 +33,7 @@
 #define HISTORY_MAX	1000
 #define TICK_MS		1000
 #define BUILTIN_DOWN	"instance_down"
+#define BUILTIN_SUSPECT	"instance_suspect"
 
 /* Metrics a rule can name, beyond the plain gauges. */
 enum derived {
@@ -369,31 +370,44 @@ alerts_eval_host(struct alerts *as, struct host *h)
 	}
 }
 
-void
-alerts_instance_health(struct alerts *as, struct target *t)
+/* One built-in alert of t: firing while its health is st. */
+static void
+builtin(struct alerts *as, struct target *t, const char *rule,
+    enum hstate st, const char *severity)
 {
 	struct alert	*a;
 	int64_t		 now = wall_ms();
 
-	if (as == NULL)
-		return;
-	a = alert_get(as, BUILTIN_DOWN, t->name, t->host, "critical", 0, NULL,
-	    NULL, 0);
-	if (t->state != HS_DOWN) {
+	a = alert_get(as, rule, t->name, t->host, severity, 0, NULL, NULL, 0);
+	if (t->state != st) {
 		if (a != NULL)
 			clear(as, a, now, t->state == HS_UP ? "recovered" :
-			    "no longer probed");
+			    hstate_name(t->state));
 		return;
 	}
 	if (a != NULL)
 		return;
-	a = alert_get(as, BUILTIN_DOWN, t->name, t->host, "critical", 0, NULL,
-	    NULL, 1);
+	a = alert_get(as, rule, t->name, t->host, severity, 0, NULL, NULL, 1);
 	a->active_ms = t->since_ms;
 	a->value = 0;
-	snprintf(a->summary, sizeof(a->summary), "instance %s is down (%s): %s",
-	    t->name, t->cause, t->error[0] ? t->error : t->agent_event);
+	snprintf(a->summary, sizeof(a->summary), "instance %s is %s (%s): %s",
+	    t->name, hstate_name(st), t->cause, t->error[0] ? t->error :
+	    t->agent_event);
 	fire(as, a, now);
+}
+
+/*
+ * The built-in rules: instance_suspect (warning) while probes fail but not
+ * yet probe-failures times, instance_down (critical) while down.  Alert
+ * fast, act slowly: the control center acts on down only.
+ */
+void
+alerts_instance_health(struct alerts *as, struct target *t)
+{
+	if (as == NULL)
+		return;
+	builtin(as, t, BUILTIN_SUSPECT, HS_SUSPECT, "warning");
+	builtin(as, t, BUILTIN_DOWN, HS_DOWN, "critical");
 }
 
 /* Repeats and resends, and alerts whose rule or instance is gone. */
@@ -409,9 +423,11 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	int64_t			 now = wall_ms();
 
 	while ((a = hmap_next(as->active, &pos)) != NULL) {
-		if (strcmp(a->rule, BUILTIN_DOWN) == 0) {
+		if (strcmp(a->rule, BUILTIN_DOWN) == 0 ||
+		    strcmp(a->rule, BUILTIN_SUSPECT) == 0) {
 			t = probe_target(m->probe, a->target);
-			a->mark = t != NULL && t->state == HS_DOWN;
+			a->mark = t != NULL && t->state == (strcmp(a->rule,
+			    BUILTIN_DOWN) == 0 ? HS_DOWN : HS_SUSPECT);
 		} else {
 			for (r = m->conf->rules; r != NULL; r = r->next)
 				if (strcmp(r->name, a->rule) == 0)

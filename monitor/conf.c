@@ -200,8 +200,9 @@ parse_rule(void *field, int argc, char **argv, char **cause)
 			xasprintf(cause, "rule '%s' is given twice", argv[0]);
 			return -1;
 		}
-	if (strcmp(argv[0], "instance_down") == 0) {
-		*cause = xstrdup("rule instance_down is built in");
+	if (strcmp(argv[0], "instance_down") == 0 ||
+	    strcmp(argv[0], "instance_suspect") == 0) {
+		xasprintf(cause, "rule %s is built in", argv[0]);
 		return -1;
 	}
 	for (op = 0; ops[op] != NULL; op++)
@@ -356,7 +357,7 @@ const struct conf_def monitor_conf_defs[] = {
 	  "ccnode_host_* metrics).  OP: > >= < <= == !=.  Metrics: the "
 	  "gauges of /metrics, redis_up (probe), "
 	  "redis_replication_lag_seconds, redis_probe_rtt_seconds.  "
-	  "instance_down is built in." },
+	  "instance_down and instance_suspect are built in." },
 	{ "alert-exec", CONF_STRING, CONF_RELOAD, F(alert_exec), NULL, 0, 0,
 	  NULL, NULL, NULL, "PATH", "Run for every firing and resolve, with no "
 	  "shell: PATH STATUS ALERT INSTANCE SEVERITY VALUE, and CC_* in the "
