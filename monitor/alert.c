@@ -282,18 +282,23 @@ alert_get(struct alerts *as, const char *rule, const char *target,
     char **lvals, int create)
 {
 	struct alert	*a;
-	char		*key;
+	char		 buf[256], *key = buf;
 	size_t		 rl = strlen(rule), tl = strlen(target);
 	int		 i;
 
-	key = xmalloc(rl + tl + 2);
+	/* Every sample looks up every rule: no allocation for that. */
+	if (rl + tl + 2 > sizeof(buf))
+		key = xmalloc(rl + tl + 2);
 	memcpy(key, rule, rl);
 	key[rl] = '/';
 	memcpy(key + rl + 1, target, tl + 1);
 	if ((a = hmap_get(as->active, key)) != NULL || !create) {
-		free(key);
+		if (key != buf)
+			free(key);
 		return a;
 	}
+	if (key == buf)
+		key = xstrdup(buf);
 	a = xcalloc(1, sizeof(*a));
 	a->key = key;
 	a->rule = xstrdup(rule);
@@ -346,28 +351,23 @@ eval_rule(struct alerts *as, const struct rule *r, const char *target,
 void
 alerts_eval_instance(struct alerts *as, struct instance *in)
 {
-	const struct rule	*r;
-	int			 host, idx;
+	const struct rule *r;
 
-	for (r = as->m->conf->rules; r != NULL; r = r->next) {
-		if (r->host || (idx = alert_metric(r->metric, &host)) == -1)
-			continue;
-		eval_rule(as, r, in->name, in->host->name,
-		    instance_value(as, in, idx));
-	}
+	for (r = as->m->conf->rules; r != NULL; r = r->next)
+		if (!r->host)
+			eval_rule(as, r, in->name, in->host->name,
+			    instance_value(as, in, r->idx));
 }
 
 void
 alerts_eval_host(struct alerts *as, struct host *h)
 {
-	const struct rule	*r;
-	int			 host, idx;
+	const struct rule *r;
 
-	for (r = as->m->conf->rules; r != NULL; r = r->next) {
-		if (!r->host || (idx = alert_metric(r->metric, &host)) == -1)
-			continue;
-		eval_rule(as, r, h->name, h->name, h->values[idx - D_HOST]);
-	}
+	for (r = as->m->conf->rules; r != NULL; r = r->next)
+		if (r->host)
+			eval_rule(as, r, h->name, h->name,
+			    h->values[r->idx - D_HOST]);
 }
 
 /* One built-in alert of t: firing while its health is st. */

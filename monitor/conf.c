@@ -216,7 +216,7 @@ parse_rule(void *field, int argc, char **argv, char **cause)
 	r->name = xstrdup(argv[0]);
 	r->metric = xstrdup(argv[1]);
 	r->op = (enum rule_op)op;
-	if (alert_metric(argv[1], &r->host) == -1) {
+	if ((r->idx = alert_metric(argv[1], &r->host)) == -1) {
 		xasprintf(cause, "'%s' is not a metric rules know (see "
 		    "ccmonitor --help for the list)", argv[1]);
 		goto fail;

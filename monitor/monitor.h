@@ -99,6 +99,7 @@ struct rule {
 	char			*name;
 	char			*metric;
 	int			 host;		/* a host metric, not an instance's */
+	int			 idx;		/* alert_metric() */
 	enum rule_op		 op;
 	double			 threshold;
 	uint64_t		 for_ms;

@@ -213,16 +213,16 @@ classify(struct probe *pr, const struct target *t)
 {
 	int fresh;
 
-	agent_view(pr, t, &fresh);
-	if (t->host[0] != '\0' && !fresh)
-		return "unreachable";	/* the agent is silent too */
 	switch (t->result) {
-	case PR_TIMEOUT:
-		return "hung";
 	case PR_REFUSED:
-		return "refused";
+		return "refused";	/* the host answered */
 	case PR_ERROR:
+	case PR_CLOSED:
 		return "error";
+	case PR_TIMEOUT:
+		/* Connected, then silence: hung, unless its agent is too. */
+		agent_view(pr, t, &fresh);
+		return t->host[0] != '\0' && !fresh ? "unreachable" : "hung";
 	default:
 		return "unreachable";
 	}
@@ -259,11 +259,15 @@ probe_failed(struct probe *pr, struct target *t)
 	t->failures++;
 	m->stats.probe_failures++;
 	if (t->state == HS_DOWN) {
-		/* Probe less often; a recovery is still seen within 8 rounds. */
+		/*
+		 * Probe less often; a recovery is still seen within 8
+		 * rounds.  The cause stays what it was found to be: later
+		 * failures of a down instance (a SIGSTOPped server's full
+		 * accept queue turns "hung" into connect timeouts) say less.
+		 */
 		t->skip = MINIMUM(1 << MINIMUM(t->fails - (int)
 		    m->conf->probe_failures, 3), MAX_SKIP) - 1;
-		if (strcmp(t->cause, "crashed") == 0)
-			return;	/* the agent's word stands until it runs */
+		return;
 	}
 	cause = classify(pr, t);
 	if (t->fails >= m->conf->probe_failures) {
@@ -283,9 +287,11 @@ probe_agent_event(struct probe *pr, struct instance *in, const char *event,
 {
 	struct target *t;
 
-	probe_sync(pr);
-	if ((t = hmap_get(pr->targets, in->name)) == NULL)
-		return;
+	if ((t = hmap_get(pr->targets, in->name)) == NULL) {
+		probe_sync(pr);
+		if ((t = hmap_get(pr->targets, in->name)) == NULL)
+			return;
+	}
 	snprintf(t->agent_event, sizeof(t->agent_event), "%s: %s", event,
 	    detail);
 	if (strcmp(event, "backoff") == 0 || strcmp(event, "fatal") == 0) {
