@@ -295,7 +295,8 @@ load(struct outbox *ob)
 		seqs[n++] = seq;
 	}
 	closedir(d);
-	qsort(seqs, n, sizeof(*seqs), seq_cmp);
+	if (n > 0)
+		qsort(seqs, n, sizeof(*seqs), seq_cmp);
 	for (i = 0; i < n; i++) {
 		path = item_path(ob, seqs[i]);
 		if (ob->next_seq <= seqs[i])
