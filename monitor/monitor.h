@@ -221,6 +221,7 @@ struct target {
 	char		*password;	/* from the agent's report */
 	struct rconn	*rc;
 	struct event	*timer;
+	struct event	*retry_ev;	/* a reconnect, from the loop */
 	int		 inflight;
 	int		 retried;	/* this round reconnected once */
 	int		 skip;		/* rounds left to skip (backoff) */

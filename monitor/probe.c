@@ -321,7 +321,8 @@ result_of(const char *err)
 	if (strstr(err, "refused") != NULL)
 		return PR_REFUSED;
 	if (strstr(err, "closed") != NULL || strstr(err, "reset") != NULL ||
-	    strstr(err, "lost") != NULL || strstr(err, "EOF") != NULL)
+	    strstr(err, "lost") != NULL || strstr(err, "EOF") != NULL ||
+	    strstr(err, "cannot queue") != NULL)
 		return PR_CLOSED;
 	/* "password file: ...", an AUTH error, ... */
 	return PR_ERROR;
@@ -339,11 +340,16 @@ finish_round(struct target *t, enum presult r, const char *err)
 	if (r == PR_OK || r == PR_NOTREADY)
 		probe_ok(pr, t);
 	else if (r == PR_CLOSED && !t->retried) {
-		/* Closed under us: try once more on a new connection. */
+		/*
+		 * Closed under us: try once more on a new connection, from
+		 * the loop, once hiredis has let go of the dead one (inside
+		 * its callback it refuses new commands).
+		 */
 		t->retried = 1;
+		t->inflight = 1;
 		log_debug("instance %s: probe connection closed (%s); "
 		    "reconnecting", t->name, err);
-		probe_round(t);
+		event_active(t->retry_ev, EV_TIMEOUT, 0);
 		return;
 	} else
 		probe_failed(pr, t);
@@ -453,6 +459,15 @@ probe_round(struct target *t)
 }
 
 static void
+retry_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct target *t = arg;
+
+	t->inflight = 0;
+	probe_round(t);
+}
+
+static void
 timer_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct target *t = arg;
@@ -501,7 +516,10 @@ target_conn(struct target *t)
 	o.max_reply = 64 * 1024;
 	rconn_free(t->rc);
 	t->rc = rconn_new(m->base, t->ip, t->port, &o, NULL, t);
+	if (t->retry_ev != NULL)
+		event_del(t->retry_ev);
 	t->inflight = 0;
+	t->retried = 0;
 }
 
 static void
@@ -509,6 +527,7 @@ target_free(struct target *t)
 {
 	rconn_free(t->rc);
 	event_free(t->timer);
+	event_free(t->retry_ev);
 	free(t->name);
 	free(t->user);
 	free(t->passfile);
@@ -555,6 +574,7 @@ target_update(struct probe *pr, const char *name, const char *host,
 		t->cause = "";
 		t->since_ms = wall_ms();
 		t->timer = evtimer_new(pr->m->base, timer_cb, t);
+		t->retry_ev = evtimer_new(pr->m->base, retry_cb, t);
 		hmap_put(pr->targets, t->name, t);
 		fresh = 1;
 		log_info("probing instance %s addr=%s kind=%s source=%s",
