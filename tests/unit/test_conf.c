@@ -874,6 +874,38 @@ test_monitor_checks(void)
 		{ "bind localhost\n", 1, "is not an IP address" },
 		{ "save-interval 10ms\n", 1, "must be at least 1s" },
 		{ "max-hosts 0\n", 1, "must be at least 1" },
+		{ "probe-interval 1s\nprobe-timeout 2s\n", 2,
+		  "must not exceed probe-interval" },
+		{ "probe-failures 0\n", 1, "must be at least 1" },
+		{ "instance r1\n", 1, "usage: instance NAME" },
+		{ "instance ../x 127.0.0.1:6379\n", 1, "not a valid name" },
+		{ "instance r1 localhost:6379\n", 1, "localhost:6379" },
+		{ "instance r1 127.0.0.1:6379\ninstance r1 127.0.0.1:6380\n", 2,
+		  "given twice" },
+		{ "instance r1 127.0.0.1:6379 u /nonexistent/pw\n", 1,
+		  "not readable" },
+		{ "rule a redis_up\n", 1, "usage: rule NAME" },
+		{ "rule a-b redis_up < 1\n", 1, "letters, digits and _" },
+		{ "rule a no_such_metric > 1\n", 1, "not a metric rules know" },
+		{ "rule a redis_commands_processed_total > 1\n", 1,
+		  "not a metric rules know" },
+		{ "rule a redis_up =< 1\n", 1, "is not one of" },
+		{ "rule a redis_up < one\n", 1, "is not a number" },
+		{ "rule a redis_up < 1 for 5\n", 1, "a duration with a unit" },
+		{ "rule a redis_up < 1 for\n", 1, "needs a value" },
+		{ "rule a redis_up < 1 severity bad-level\n", 1, "severity" },
+		{ "rule a redis_up < 1 labels x\n", 1, "is not k=v" },
+		{ "rule a redis_up < 1 labels instance=x\n", 1,
+		  "set by the monitor" },
+		{ "rule a redis_up < 1 labels a=1,a=2\n", 1, "given twice" },
+		{ "rule a redis_up < 1 when 5s\n", 1, "expected for, severity" },
+		{ "rule a redis_up < 1\nrule a redis_up > 1\n", 2,
+		  "given twice" },
+		{ "rule instance_down redis_up < 1\n", 1, "built in" },
+		{ "control-center-url ftp://x/\n", 1, "only http" },
+		{ "alert-webhook http://u:p@127.0.0.1/\n", 1, "user:password" },
+		{ "alertmanager-url nothing\n", 1, "alertmanager-url" },
+		{ "alert-exec relative/path\n", 1, "executable absolute path" },
 	};
 	size_t i;
 
@@ -896,6 +928,30 @@ test_monitor_checks(void)
 	    "http-auth-token-file /t\n", -1, 0600);
 	c = monitor_conf_load(path, 0, NULL, &cause);
 	CU_ASSERT_PTR_NOT_NULL(c);
+	monitor_conf_free(c);
+
+	/* Rules and instance lines, parsed. */
+	tu_write(path, "rule mem_high redis_memory_used_ratio >= 0.9 for 1m "
+	    "severity critical labels team=cache,tier=1\n"
+	    "rule cpu ccnode_host_cpu_usage_ratio > 0.8\n"
+	    "instance r9 127.0.0.1:6390\n"
+	    "control-center-url http://127.0.0.1:9/events\n", -1, 0600);
+	c = monitor_conf_load(path, 0, NULL, &cause);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(c->rules->name, "mem_high");
+	CU_ASSERT_EQUAL(c->rules->op, OP_GE);
+	CU_ASSERT_DOUBLE_EQUAL(c->rules->threshold, 0.9, 1e-9);
+	CU_ASSERT_EQUAL(c->rules->for_ms, 60000);
+	CU_ASSERT_STRING_EQUAL(c->rules->severity, "critical");
+	CU_ASSERT_EQUAL(c->rules->nlabels, 2);
+	CU_ASSERT_STRING_EQUAL(c->rules->lkeys[1], "tier");
+	CU_ASSERT_STRING_EQUAL(c->rules->lvals[1], "1");
+	CU_ASSERT_EQUAL(c->rules->host, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c->rules->next);
+	CU_ASSERT_EQUAL(c->rules->next->host, 1);
+	CU_ASSERT_STRING_EQUAL(c->rules->next->severity, "warning");
+	CU_ASSERT_STRING_EQUAL(c->probes->ip, "127.0.0.1");
+	CU_ASSERT_EQUAL(c->probes->port, 6390);
 	monitor_conf_free(c);
 	free(path);
 	tu_rmdir(dir);
