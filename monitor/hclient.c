@@ -6,6 +6,8 @@
  * Every request gets a connection of its own, closed after the answer:
  * the callers post at most a few requests a second, and a fresh
  * connection cannot carry a half-read answer of a request that timed out.
+ * The connection is freed from the loop after the request's callback
+ * (libevent 2.1.12's free-on-completion misses one that never connected).
  */
 #include "config.h"
 
@@ -36,11 +38,12 @@ struct hreq {
 	hclient_cb			*cb;
 	void				*arg;
 	int				 done;
+	struct event			*free_ev;
 	struct hreq			*next, *prev;
 };
 
 static struct evdns_base	*dns;
-static struct hreq		*pending;	/* in flight */
+static struct hreq		*pending;	/* in flight, or done and not freed */
 
 static void
 unlink_req(struct hreq *h)
@@ -51,6 +54,17 @@ unlink_req(struct hreq *h)
 		pending = h->next;
 	if (h->next != NULL)
 		h->next->prev = h->prev;
+}
+
+static void
+free_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct hreq *h = arg;
+
+	unlink_req(h);
+	evhttp_connection_free(h->conn);
+	event_free(h->free_ev);
+	free(h);
 }
 static SSL_CTX			*ssl_ctx;
 
@@ -89,6 +103,7 @@ hclient_shutdown(void)
 	while ((h = pending) != NULL) {
 		unlink_req(h);
 		evhttp_connection_free(h->conn);
+		event_free(h->free_ev);
 		free(h);
 	}
 	if (dns != NULL)
@@ -121,9 +136,8 @@ done_cb(struct evhttp_request *req, void *arg)
 		finish(h, 0, err);
 	} else
 		finish(h, code, NULL);
-	/* libevent frees the request, and the connection (autofree). */
-	unlink_req(h);
-	free(h);
+	/* libevent frees the request; the connection goes from the loop. */
+	event_active(h->free_ev, EV_TIMEOUT, 0);
 }
 
 static void
@@ -196,6 +210,7 @@ hclient_post(struct event_base *base, const char *url, const char *suffix,
 	h = xcalloc(1, sizeof(*h));
 	h->cb = cb;
 	h->arg = arg;
+	h->free_ev = evtimer_new(base, free_cb, h);
 	if (tls) {
 		SSL_CTX	*ctx = client_ctx();
 		SSL	*ssl;
@@ -225,7 +240,6 @@ hclient_post(struct event_base *base, const char *url, const char *suffix,
 		cb(0, "cannot create a connection", arg);
 		goto fail;
 	}
-	evhttp_connection_free_on_completion(h->conn);
 	evhttp_connection_set_timeout_tv(h->conn, &tv);
 	evhttp_connection_set_retries(h->conn, 0);
 	evhttp_connection_set_max_body_size(h->conn, 64 * 1024);
@@ -256,6 +270,7 @@ hclient_post(struct event_base *base, const char *url, const char *suffix,
 fail:
 	free(target);
 	evhttp_uri_free(u);
+	event_free(h->free_ev);
 	free(h);
 	return -1;
 }

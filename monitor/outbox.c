@@ -365,7 +365,12 @@ outbox_new(struct monitor *m)
 
 	ob->m = m;
 	ob->queues = hmap_new();
-	ob->next_seq = 1;
+	/*
+	 * Sequence numbers grow across restarts without a file of their
+	 * own: start past the clock (microseconds), and past whatever is
+	 * on disk (load() and count_dead() raise it).
+	 */
+	ob->next_seq = (uint64_t)wall_ms() * 1000;
 	ob->rl = (struct ratelimit)RATELIMIT_INIT(10000, 20);
 	xasprintf(&ob->dir, "%s/outbox", m->conf->data_dir);
 	xasprintf(&ob->dead_dir, "%s/outbox/dead", m->conf->data_dir);

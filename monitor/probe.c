@@ -54,7 +54,6 @@
 #define SYNC_MS		1000
 #define TILT_TICK_MS	250
 #define TILT_STALL_MS	1000
-#define MAX_SKIP	8	/* a down target is probed at least every 8 rounds */
 
 struct probe {
 	struct monitor	*m;
@@ -265,8 +264,9 @@ probe_failed(struct probe *pr, struct target *t)
 		 * failures of a down instance (a SIGSTOPped server's full
 		 * accept queue turns "hung" into connect timeouts) say less.
 		 */
-		t->skip = MINIMUM(1 << MINIMUM(t->fails - (int)
-		    m->conf->probe_failures, 3), MAX_SKIP) - 1;
+		int e = t->fails - (int)m->conf->probe_failures;
+
+		t->skip = (1 << (e < 0 ? 0 : MINIMUM(e, 3))) - 1;
 		return;
 	}
 	cause = classify(pr, t);
