@@ -29,6 +29,7 @@
 #include "log.h"
 #include "agent.h"
 #include "info.h"
+#include "proxystats.h"
 #include "rconn.h"
 #include "util.h"
 
@@ -86,60 +87,25 @@ static void	round_finish(struct sampler *);
 
 #define MAX_STATS	(1024 * 1024)
 
-static uint64_t
-stat_u64(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-
-	return json_is_integer(v) && json_integer_value(v) > 0 ?
-	    (uint64_t)json_integer_value(v) : 0;
-}
-
-/*
- * {"service": ..., "pool": {"client_eof": 0, ..., "SERVER": {"server_err":
- * 0, "server_timedout": 0, "server_eof": 0, ...}}}: every object inside a
- * pool object is a server.  A server whose error counters rose since the
- * last read is failing: requests sent to it are failing now.
- */
+/* What the proxy's stats say of its backends (see proxystats.c). */
 static void
 stats_parse(struct inst *in, const char *text, size_t len)
 {
-	json_t		*root, *pool, *srv, *next;
-	const char	*pk, *sk;
-	uint64_t	 errs;
-	json_error_t	 jerr;
+	struct proxy_stats	 st;
+	json_t			*next;
 
-	in->stats_ok = 0;
-	if ((root = json_loadb(text, len, 0, &jerr)) == NULL) {
-		log_debug("instance %s: stats port: bad JSON: %s", in->name,
-		    jerr.text);
+	if ((next = proxy_stats_parse(text, len, in->prev_errors, &st)) ==
+	    NULL) {
+		log_debug("instance %s: stats port: not nutcracker stats",
+		    in->name);
+		in->stats_ok = 0;
 		return;
 	}
-	next = json_object();
-	in->backends = in->failing = 0;
-	in->backend_errors = 0;
-	json_object_foreach(root, pk, pool) {
-		if (!json_is_object(pool))
-			continue;
-		json_object_foreach(pool, sk, srv) {
-			if (!json_is_object(srv))
-				continue;
-			errs = stat_u64(srv, "server_err") +
-			    stat_u64(srv, "server_timedout") +
-			    stat_u64(srv, "server_eof");
-			in->backends++;
-			in->backend_errors += errs;
-			if (in->prev_errors != NULL && errs > (uint64_t)
-			    json_integer_value(json_object_get(in->prev_errors,
-			    sk)))
-				in->failing++;
-			json_object_set_new(next, sk, json_integer(
-			    (json_int_t)errs));
-		}
-	}
-	json_decref(root);
 	json_decref(in->prev_errors);
 	in->prev_errors = next;
+	in->backends = st.backends;
+	in->failing = st.failing;
+	in->backend_errors = st.errors;
 	in->stats_ok = 1;
 }
 

@@ -35,29 +35,6 @@
 #define BUILTIN_DOWN	"instance_down"
 #define BUILTIN_SUSPECT	"instance_suspect"
 
-/* Metrics a rule can name, beyond the plain gauges. */
-enum derived {
-	D_UP = 1000,		/* probe health */
-	D_KEYS,
-	D_MEM_RATIO,
-	D_REPL_LAG,
-	D_PROBE_RTT,
-	D_PROXY_FAILING,
-	D_HOST = 2000,		/* + host metric index */
-};
-
-static const struct {
-	const char	*name;
-	int		 idx;
-} derived[] = {
-	{ "redis_up", D_UP },
-	{ "redis_db_keys", D_KEYS },
-	{ "redis_memory_used_ratio", D_MEM_RATIO },
-	{ "redis_replication_lag_seconds", D_REPL_LAG },
-	{ "redis_probe_rtt_seconds", D_PROBE_RTT },
-	{ "ccnode_proxy_backends_failing", D_PROXY_FAILING },
-};
-
 enum astate { AS_PENDING, AS_FIRING };
 
 struct alert {
@@ -93,27 +70,6 @@ struct alerts {
 	size_t		 nhistory, hnext;
 	uint64_t	 fired, resolved;
 };
-
-int
-alert_metric(const char *name, int *host)
-{
-	size_t i;
-
-	*host = 0;
-	for (i = 0; i < nitems(derived); i++)
-		if (strcmp(name, derived[i].name) == 0)
-			return derived[i].idx;
-	for (i = 0; i < RM_COUNT; i++)
-		if (strcmp(name, redis_metric_defs[i].prom) == 0)
-			return redis_metric_defs[i].type == MT_C ? -1 : (int)i;
-	for (i = 0; i < HM_COUNT; i++)
-		if (strcmp(name, host_metric_defs[i].prom) == 0) {
-			*host = 1;
-			return host_metric_defs[i].type == MT_C ? -1 :
-			    D_HOST + (int)i;
-		}
-	return -1;
-}
 
 static double
 instance_value(struct alerts *as, struct instance *in, int idx)

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/http.h>
+
 #define LOG_COMP "config"
 #include "log.h"
 #include "monitor.h"
@@ -97,6 +99,42 @@ free_instances(void *field)
 		probe_conf_free_one(p);
 	}
 	*head = NULL;
+}
+
+/* ---- metrics for rules ------------------------------------------------- */
+
+static const struct {
+	const char	*name;
+	int		 idx;
+} derived[] = {
+	{ "redis_up", D_UP },
+	{ "redis_db_keys", D_KEYS },
+	{ "redis_memory_used_ratio", D_MEM_RATIO },
+	{ "redis_replication_lag_seconds", D_REPL_LAG },
+	{ "redis_probe_rtt_seconds", D_PROBE_RTT },
+	{ "ccnode_proxy_backends_failing", D_PROXY_FAILING },
+};
+
+/* Gauges only: a counter's running total means little against a threshold. */
+int
+alert_metric(const char *name, int *host)
+{
+	size_t i;
+
+	*host = 0;
+	for (i = 0; i < nitems(derived); i++)
+		if (strcmp(name, derived[i].name) == 0)
+			return derived[i].idx;
+	for (i = 0; i < RM_COUNT; i++)
+		if (strcmp(name, redis_metric_defs[i].prom) == 0)
+			return redis_metric_defs[i].type == MT_C ? -1 : (int)i;
+	for (i = 0; i < HM_COUNT; i++)
+		if (strcmp(name, host_metric_defs[i].prom) == 0) {
+			*host = 1;
+			return host_metric_defs[i].type == MT_C ? -1 :
+			    D_HOST + (int)i;
+		}
+	return -1;
 }
 
 /* ---- rule NAME METRIC OP THRESHOLD [for D] [severity S] [labels k=v,...] -- */
@@ -388,13 +426,40 @@ const struct conf_def monitor_conf_defs[] = {
 };
 const size_t monitor_conf_ndefs = nitems(monitor_conf_defs);
 
+/* An http:// or https:// URL with a host and no credentials in it. */
+static int
+url_ok(const char *url, const char **err)
+{
+	struct evhttp_uri	*u;
+	const char		*scheme, *host;
+	int			 rv = -1;
+
+	if ((u = evhttp_uri_parse(url)) == NULL) {
+		*err = "not a URL";
+		return -1;
+	}
+	scheme = evhttp_uri_get_scheme(u);
+	host = evhttp_uri_get_host(u);
+	if (scheme == NULL || (strcmp(scheme, "http") != 0 &&
+	    strcmp(scheme, "https") != 0))
+		*err = "only http:// and https:// URLs";
+	else if (host == NULL || *host == '\0')
+		*err = "no host";
+	else if (evhttp_uri_get_userinfo(u) != NULL)
+		*err = "user:password@ in a URL would be logged; not allowed";
+	else
+		rv = 0;
+	evhttp_uri_free(u);
+	return rv;
+}
+
 static int
 check_url(struct monitor_conf *c, const char *name, const char *url,
     char **cause)
 {
 	const char *err;
 
-	if (url == NULL || hclient_check_url(url, &err) == 0)
+	if (url == NULL || url_ok(url, &err) == 0)
 		return 0;
 	xasprintf(cause, "%s: %s: '%s': %s", conf_where(c, name), name, url,
 	    err);

@@ -68,32 +68,6 @@ free_cb(evutil_socket_t fd, short ev, void *arg)
 }
 static SSL_CTX			*ssl_ctx;
 
-int
-hclient_check_url(const char *url, const char **err)
-{
-	struct evhttp_uri	*u;
-	const char		*scheme, *host;
-	int			 rv = -1;
-
-	if ((u = evhttp_uri_parse(url)) == NULL) {
-		*err = "not a URL";
-		return -1;
-	}
-	scheme = evhttp_uri_get_scheme(u);
-	host = evhttp_uri_get_host(u);
-	if (scheme == NULL || (strcmp(scheme, "http") != 0 &&
-	    strcmp(scheme, "https") != 0))
-		*err = "only http:// and https:// URLs";
-	else if (host == NULL || *host == '\0')
-		*err = "no host";
-	else if (evhttp_uri_get_userinfo(u) != NULL)
-		*err = "user:password@ in a URL would be logged; not allowed";
-	else
-		rv = 0;
-	evhttp_uri_free(u);
-	return rv;
-}
-
 /* Drops what is in flight, with no callbacks, and frees everything. */
 void
 hclient_shutdown(void)

@@ -93,6 +93,22 @@ struct probe_conf {
 	struct probe_conf	*next;
 };
 
+/*
+ * The metrics a rule can name: a redis gauge (its index in REDIS_METRICS),
+ * one of these, or D_HOST + the index of a host gauge.
+ */
+enum rule_metric {
+	D_UP = 1000,		/* the monitor's verdict */
+	D_KEYS,
+	D_MEM_RATIO,
+	D_REPL_LAG,
+	D_PROBE_RTT,
+	D_PROXY_FAILING,
+	D_HOST = 2000,
+};
+/* conf.c: the index of a metric rules can use, and whether it is a host's. */
+int		 alert_metric(const char *name, int *host);
+
 /* rule NAME METRIC OP THRESHOLD [for D] [severity S] [labels k=v,...] */
 enum rule_op { OP_GT, OP_GE, OP_LT, OP_LE, OP_EQ, OP_NE };
 struct rule {
@@ -428,8 +444,6 @@ void		 outbox_stats(const struct outbox *, struct outbox_stats *);
 /* alert.c */
 struct alerts	*alerts_new(struct monitor *);
 void		 alerts_free(struct alerts *);
-/* The index of a metric rules can use, and whether it is a host's. */
-int		 alert_metric(const char *name, int *host);
 /* A new sample of an instance or a host: rules are evaluated. */
 void		 alerts_eval_instance(struct alerts *, struct instance *);
 void		 alerts_eval_host(struct alerts *, struct host *);
@@ -475,7 +489,6 @@ void		 hooks_stats(const struct hooks *, struct hook_stats *);
 
 /* hclient.c */
 typedef void	 hclient_cb(int status, const char *err, void *arg);
-int		 hclient_check_url(const char *, const char **err);
 /*
  * POSTs body to url (+ suffix) and calls cb once: with the HTTP status,
  * or 0 and why.  Returns -1 if it could not start (cb has run).

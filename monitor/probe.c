@@ -45,6 +45,7 @@
 #define LOG_COMP "probe"
 #include "log.h"
 #include "hmap.h"
+#include "info.h"
 #include "json.h"
 #include "monitor.h"
 #include "rconn.h"
@@ -360,32 +361,28 @@ static void
 info_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 {
 	struct target	*t = arg;
+	struct info	 info;
 	char		 role[16];
-	const char	*p;
 
 	if (r == NULL || r->type != REDIS_REPLY_STRING)
 		return;		/* PING's callback judged the round */
-	if ((p = strstr(r->str, "role:")) != NULL &&
-	    sscanf(p + 5, "%15[a-z]", role) == 1) {
-		if (strcmp(role, "slave") == 0)
-			snprintf(role, sizeof(role), "replica");
-		if (t->role[0] != '\0' && strcmp(t->role, role) != 0) {
-			log_warnx("instance %s: role %s -> %s", t->name,
-			    t->role, role);
-			snprintf(t->prev_role, sizeof(t->prev_role), "%s",
-			    t->role);
-			snprintf(t->role, sizeof(t->role), "%s", role);
-			t->role_changes++;
-			t->role_since_ms = wall_ms();
-			post_event(t->pr, t, "instance_role");
-		} else
-			snprintf(t->role, sizeof(t->role), "%s", role);
-	}
-	t->lag_s = NAN;
-	if ((p = strstr(r->str, "master_last_io_seconds_ago:")) != NULL)
-		t->lag_s = strtod(p + 27, NULL);
-	if ((p = strstr(r->str, "master_repl_offset:")) != NULL)
-		t->offset = strtoull(p + 19, NULL, 10);
+	info_parse(r->str, r->len, &info);
+	t->lag_s = info.values[RM_LAST_IO];
+	if (!isnan(info.values[RM_MASTER_OFFSET]))
+		t->offset = (uint64_t)clamp(info.values[RM_MASTER_OFFSET], 0, 1e19);
+	if (info.role[0] == '\0')
+		return;
+	snprintf(role, sizeof(role), "%s", strcmp(info.role, "slave") == 0 ?
+	    "replica" : info.role);
+	if (t->role[0] != '\0' && strcmp(t->role, role) != 0) {
+		log_warnx("instance %s: role %s -> %s", t->name, t->role, role);
+		snprintf(t->prev_role, sizeof(t->prev_role), "%s", t->role);
+		snprintf(t->role, sizeof(t->role), "%s", role);
+		t->role_changes++;
+		t->role_since_ms = wall_ms();
+		post_event(t->pr, t, "instance_role");
+	} else
+		snprintf(t->role, sizeof(t->role), "%s", role);
 }
 
 static int

@@ -5,7 +5,7 @@
 # in the build tree.
 #
 #   FUZZ_SECONDS   time per harness (default 10)
-#   FUZZ_TARGETS   which harnesses (default: frame conf info query)
+#   FUZZ_TARGETS   which harnesses (default: frame conf info query proxystats)
 #   CCNODE_SKIP_FUZZ   set: skip (exit 77), as the sanitizer re-run does
 set -u
 
@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 srcdir=${top_srcdir:-$here/../..}
 builddir=${top_builddir:-.}
 secs=${FUZZ_SECONDS:-10}
-targets=${FUZZ_TARGETS:-"frame conf info query"}
+targets=${FUZZ_TARGETS:-"frame conf info query proxystats"}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ccnode-fuzz.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM

@@ -1,0 +1,67 @@
+/*
+ * proxystats.c: nutcracker's stats JSON.
+ *
+ *	{"service": "nutcracker", ..., "POOL": {"client_eof": 0, ...,
+ *	    "SERVER": {"server_err": 0, "server_timedout": 0,
+ *	    "server_eof": 0, ...}, ...}, ...}
+ *
+ * Every object inside a pool object is a server.  Counters are cumulative,
+ * so "failing" needs the previous reading: a server whose errors rose in
+ * between had requests fail on it just now.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "proxystats.h"
+
+static uint64_t
+counter(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) && json_integer_value(v) > 0 ?
+	    (uint64_t)json_integer_value(v) : 0;
+}
+
+json_t *
+proxy_stats_parse(const char *text, size_t len, const json_t *prev,
+    struct proxy_stats *st)
+{
+	json_t		*root, *pool, *srv, *next, *was;
+	const char	*pk, *sk;
+	uint64_t	 errs;
+
+	memset(st, 0, sizeof(*st));
+	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL)) ==
+	    NULL)
+		return NULL;
+	if (!json_is_object(root) || !json_is_string(json_object_get(root,
+	    "service"))) {
+		json_decref(root);
+		return NULL;
+	}
+	next = json_object();
+	json_object_foreach(root, pk, pool) {
+		if (!json_is_object(pool))
+			continue;
+		json_object_foreach(pool, sk, srv) {
+			if (!json_is_object(srv) ||
+			    st->backends == PROXYSTATS_MAX_SERVERS)
+				continue;
+			errs = counter(srv, "server_err") +
+			    counter(srv, "server_timedout") +
+			    counter(srv, "server_eof");
+			st->backends++;
+			st->errors += errs;
+			was = prev != NULL ? json_object_get(prev, sk) : NULL;
+			if (json_is_integer(was) &&
+			    errs > (uint64_t)json_integer_value(was))
+				st->failing++;
+			json_object_set_new(next, sk,
+			    json_integer((json_int_t)(errs & INT64_MAX)));
+		}
+	}
+	json_decref(root);
+	return next;
+}
