@@ -58,8 +58,15 @@ http_bev_cb(struct event_base *base, void *arg)
 	struct http	*hs = arg;
 	struct hconn	*hc = xcalloc(1, sizeof(*hc));
 
-	/* evhttp closes the socket itself; our reference keeps the struct. */
-	hc->bev = bufferevent_socket_new(base, -1, 0);
+	/*
+	 * Our reference keeps the struct after evhttp frees it, until the
+	 * sweep.  libevent 2.1.12 frees it with its read event still added,
+	 * so the socket must stay open until then too (BEV_OPT_CLOSE_ON_FREE:
+	 * closed when the last reference goes): a new connection that got
+	 * the same descriptor number meanwhile would find the old event in
+	 * libevent's map, never be added to epoll, and never be read.
+	 */
+	hc->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_incref(hc->bev);
 	hc->since = mono_ms();
 	hc->next = hs->conns;
@@ -76,20 +83,24 @@ http_sweep_cb(evutil_socket_t fd, short ev, void *arg)
 	struct hconn		**pp, *hc;
 	bufferevent_data_cb	 rcb;
 	uint64_t		 now = mono_ms();
-	int			 over = hs->nconns - HTTP_MAX_CONNS;
+	int			 over;
 
+	/* First forget what evhttp is done with; then count what is open. */
 	for (pp = &hs->conns; (hc = *pp) != NULL; ) {
 		bufferevent_getcb(hc->bev, &rcb, NULL, NULL, NULL);
 		if (rcb == NULL) {
-			/* evhttp is done with it. */
 			*pp = hc->next;
 			bufferevent_decref(hc->bev);
 			free(hc);
 			hs->nconns--;
 			continue;
 		}
-		if (over > 0 && hc == hs->conns) {
-			/* The newest are the ones over the cap. */
+		pp = &hc->next;
+	}
+	over = hs->nconns - HTTP_MAX_CONNS;
+	/* The newest come first: they are the ones over the cap. */
+	for (hc = hs->conns; hc != NULL; hc = hc->next) {
+		if (over > 0) {
 			log_limited(&hs->rl, LL_WARN, "refused an HTTP connection "
 			    "reason=\"%d connections open\"", hs->nconns);
 			shutdown(bufferevent_getfd(hc->bev), SHUT_RDWR);
@@ -101,7 +112,6 @@ http_sweep_cb(evutil_socket_t fd, short ev, void *arg)
 			shutdown(bufferevent_getfd(hc->bev), SHUT_RDWR);
 			hc->since = now;
 		}
-		pp = &hc->next;
 	}
 }
 
