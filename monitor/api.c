@@ -165,8 +165,8 @@ instance_state(struct monitor *m, const struct instance *in, int64_t now)
 
 	if (t != NULL && t->state != HS_UNKNOWN)
 		return hstate_name(t->state);
-	if (!instance_fresh(in, now))
-		return "unknown";
+	if (!instance_fresh(in, now) || in->sample_ms == 0)
+		return "unknown";	/* not sampled lately, or not yet */
 	return in->up ? "up" : "down";
 }
 

@@ -2,33 +2,45 @@
  * outbox.c: control-center events, kept on disk until the control center
  * answers 2xx.
  *
- * Each event is a file, data-dir/outbox/SEQ.json, written (fsync, rename)
- * before it is sent, and removed after a 2xx.  A restarted monitor loads
- * what is left, in sequence order.  Events of one instance go one at a
- * time, in order; different instances do not wait for each other, up to
- * MAX_INFLIGHT requests at once.
+ * The outbox is a journal, data-dir/outbox/journal: "+SEQ JSON" when an
+ * event is added, "-SEQ" when it is settled (delivered, or a dead letter).
+ * Additions are group-committed: the events of one turn of the loop are
+ * written with one write(2) and one fdatasync(2), from the loop right
+ * after the callback that made them, and none is sent before it is on
+ * disk.  A failure of a hundred instances costs one disk flush, not a
+ * hundred file creations.  A restarted monitor replays the journal and
+ * delivers what is left, in sequence order; the journal is compacted at
+ * start, emptied whenever nothing waits, and rewritten when it grows past
+ * JOURNAL_MAX with events still waiting.
+ *
+ * Events of one instance go one at a time, in order; different instances
+ * do not wait for each other, up to MAX_INFLIGHT requests at once.
  *
  * Retries follow the Prometheus remote-write rules: no answer, a 5xx or a
  * 429 is retried with capped exponential backoff; any other 4xx will not
- * get better, so the event becomes a dead letter (moved to
- * data-dir/outbox/dead/, logged, counted) and the next one goes.
+ * get better, so the event becomes a dead letter (a line in
+ * data-dir/outbox/dead.jsonl with the status, logged, counted) and the
+ * next one goes.
  */
 #include "config.h"
 
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #define LOG_COMP "outbox"
 #include "log.h"
 #include "hmap.h"
+#include "json.h"
 #include "monitor.h"
 #include "util.h"
 
@@ -37,6 +49,8 @@
 #define RETRY_MIN_MS	500
 #define RETRY_MAX_MS	30000
 #define MAX_EVENT_SIZE	(64 * 1024)
+#define JOURNAL_MAX	(16 * 1024 * 1024)
+#define DEAD_MAX	(64 * 1024 * 1024)	/* then dead.jsonl.1 */
 
 struct item {
 	uint64_t	 seq;
@@ -60,7 +74,13 @@ struct queue {
 
 struct outbox {
 	struct monitor	*m;
-	char		*dir, *dead_dir;
+	char		*dir, *journal_path, *dead_path;
+	int		 jfd;		/* the journal, appended to */
+	off_t		 jsize;
+	struct evbuffer	*wbuf;		/* records not written yet */
+	int		 need_sync;	/* wbuf holds additions */
+	uint64_t	 synced_seq;	/* events up to here are on disk */
+	struct event	*flush_ev;
 	struct hmap	*queues;
 	struct queue	*ready, *ready_tail;
 	int		 inflight;
@@ -70,15 +90,6 @@ struct outbox {
 };
 
 static void	kick(struct outbox *);
-
-static char *
-item_path(const struct outbox *ob, uint64_t seq)
-{
-	char *p;
-
-	xasprintf(&p, "%s/%020llu.json", ob->dir, (unsigned long long)seq);
-	return p;
-}
 
 static struct queue *
 queue_get(struct outbox *ob, const char *instance)
@@ -100,6 +111,7 @@ make_ready(struct queue *q)
 	struct outbox *ob = q->ob;
 
 	if (q->ready || q->inflight || q->head == NULL ||
+	    q->head->seq > ob->synced_seq ||
 	    (q->retry != NULL && evtimer_pending(q->retry, NULL)))
 		return;
 	q->ready = 1;
@@ -143,38 +155,73 @@ retry_cb(evutil_socket_t fd, short ev, void *arg)
 	kick(q->ob);
 }
 
+/* Appends a record; flush_cb writes it out from the loop. */
+static void
+journal_add(struct outbox *ob, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(ob->wbuf, fmt, ap);
+	va_end(ap);
+	event_active(ob->flush_ev, EV_TIMEOUT, 0);
+}
+
+/* A dead letter: a line of dead.jsonl, with why. */
+static void
+dead_letter(struct outbox *ob, const struct item *it, int status)
+{
+	struct stat	 st;
+	char		*old, *line;
+	json_t		*t;
+	int		 fd, n;
+
+	if (stat(ob->dead_path, &st) == 0 && st.st_size > DEAD_MAX) {
+		xasprintf(&old, "%s.1", ob->dead_path);
+		if (rename(ob->dead_path, old) == -1)
+			log_warnx("%s: rename: %s", ob->dead_path,
+			    strerror(errno));
+		free(old);
+	}
+	t = json_time_ms(wall_ms());
+	n = xasprintf(&line, "{\"seq\":%llu,\"status\":%d,\"time\":\"%s\","
+	    "\"event\":%.*s}\n", (unsigned long long)it->seq, status,
+	    json_string_value(t), (int)it->len, it->body);
+	json_decref(t);
+	if ((fd = open(ob->dead_path, O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC, 0600)) == -1 || write(fd, line, (size_t)n) != n)
+		log_errx("%s: %s", ob->dead_path, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	free(line);
+}
+
 static void
 sent_cb(int status, const char *err, void *arg)
 {
 	struct queue	*q = arg;
 	struct outbox	*ob = q->ob;
 	struct item	*it = q->head;
-	char		*path, *dead;
 	struct timeval	 tv;
 	uint64_t	 jitter;
 
 	q->inflight = 0;
 	ob->inflight--;
-	path = item_path(ob, it->seq);
 	if (status >= 200 && status < 300) {
-		if (unlink(path) == -1 && errno != ENOENT)
-			log_warnx("%s: cannot remove: %s", path, strerror(errno));
 		log_info("event delivered instance=%s seq=%llu status=%d "
 		    "after_ms=%lld", q->instance, (unsigned long long)it->seq,
 		    status, (long long)(wall_ms() - it->added_ms));
+		journal_add(ob, "-%llu\n", (unsigned long long)it->seq);
 		ob->delivered++;
 		q->delay_ms = 0;
 		pop(q);
 	} else if (status >= 400 && status < 500 && status != 429) {
-		xasprintf(&dead, "%s/%020llu.json", ob->dead_dir,
-		    (unsigned long long)it->seq);
-		if (rename(path, dead) == -1)
-			log_warnx("%s: cannot move to %s: %s", path, dead,
-			    strerror(errno));
+		dead_letter(ob, it, status);
+		journal_add(ob, "-%llu\n", (unsigned long long)it->seq);
 		log_errx("event refused by the control center instance=%s "
 		    "seq=%llu status=%d: kept as a dead letter in %s",
-		    q->instance, (unsigned long long)it->seq, status, dead);
-		free(dead);
+		    q->instance, (unsigned long long)it->seq, status,
+		    ob->dead_path);
 		ob->dead++;
 		q->delay_ms = 0;
 		pop(q);
@@ -184,8 +231,8 @@ sent_cb(int status, const char *err, void *arg)
 		q->delay_ms = q->delay_ms == 0 ? RETRY_MIN_MS :
 		    MINIMUM(q->delay_ms * 2, RETRY_MAX_MS);
 		jitter = random_u64() % (q->delay_ms / 4 + 1);
-		log_limited(&ob->rl, LL_WARN, "event not delivered instance=%s seq=%llu "
-		    "(%s%s%d); retry in %llu ms", q->instance,
+		log_limited(&ob->rl, LL_WARN, "event not delivered instance=%s "
+		    "seq=%llu (%s%s%d); retry in %llu ms", q->instance,
 		    (unsigned long long)it->seq, err ? err : "HTTP ",
 		    err ? ", status " : "", status,
 		    (unsigned long long)(q->delay_ms + jitter));
@@ -195,7 +242,6 @@ sent_cb(int status, const char *err, void *arg)
 		tv.tv_usec = (suseconds_t)((q->delay_ms + jitter) % 1000) * 1000;
 		evtimer_add(q->retry, &tv);
 	}
-	free(path);
 	make_ready(q);
 	kick(ob);
 }
@@ -227,8 +273,7 @@ kick(struct outbox *ob)
 void
 outbox_add(struct outbox *ob, const char *instance, json_t *ev)
 {
-	struct item	*it;
-	char		*path, *cause = NULL;
+	struct item *it;
 
 	if (ob->m->conf->control_center_url == NULL) {
 		json_decref(ev);
@@ -250,112 +295,186 @@ outbox_add(struct outbox *ob, const char *instance, json_t *ev)
 	if (it->body == NULL)
 		fatal("json_dumps: out of memory");
 	it->len = strlen(it->body);
-	path = item_path(ob, it->seq);
-	if (write_file_atomic(path, it->body, it->len, &cause) == -1) {
-		/* Still sent: only a monitor restart before then loses it. */
-		log_errx("event of instance=%s not saved: %s", instance, cause);
+	/* Sent once flush_cb has it on disk. */
+	journal_add(ob, "+%llu %s\n", (unsigned long long)it->seq, it->body);
+	ob->need_sync = 1;
+	push(queue_get(ob, instance), it);
+}
+
+/* Writes the journal with only what waits, and appends to it from then on. */
+static void
+journal_rewrite(struct outbox *ob)
+{
+	struct evbuffer	*b = evbuffer_new();
+	struct queue	*q;
+	struct item	*it;
+	size_t		 pos = 0;
+	char		*cause = NULL;
+
+	while ((q = hmap_next(ob->queues, &pos)) != NULL)
+		for (it = q->head; it != NULL; it = it->next)
+			evbuffer_add_printf(b, "+%llu %s\n",
+			    (unsigned long long)it->seq, it->body);
+	if (write_file_atomic(ob->journal_path, evbuffer_pullup(b, -1),
+	    evbuffer_get_length(b), &cause) == -1) {
+		log_errx("outbox: %s", cause);
 		free(cause);
 	}
-	free(path);
-	push(queue_get(ob, instance), it);
-	make_ready(queue_get(ob, instance));
+	ob->jsize = (off_t)evbuffer_get_length(b);
+	evbuffer_free(b);
+	if (ob->jfd != -1)
+		close(ob->jfd);
+	if ((ob->jfd = open(ob->journal_path, O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC, 0600)) == -1)
+		log_errx("%s: %s", ob->journal_path, strerror(errno));
+}
+
+/*
+ * The records of this turn of the loop, in one write, and one fdatasync if
+ * any is an addition; then the new events may go.
+ */
+static void
+flush_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct outbox	*ob = arg;
+	struct queue	*q;
+	size_t		 len = evbuffer_get_length(ob->wbuf), pos = 0;
+	ssize_t		 n;
+
+	if (len > 0) {
+		n = ob->jfd == -1 ? -1 :
+		    write(ob->jfd, evbuffer_pullup(ob->wbuf, -1), len);
+		if (n != (ssize_t)len)
+			/* Still sent: only a restart before then loses them. */
+			log_errx("%s: write: %s", ob->journal_path, n == -1 ?
+			    strerror(errno) : "short write");
+		else if (ob->need_sync && fdatasync(ob->jfd) == -1)
+			log_errx("%s: fdatasync: %s", ob->journal_path,
+			    strerror(errno));
+		if (n > 0)
+			ob->jsize += n;
+		evbuffer_drain(ob->wbuf, len);
+	}
+	ob->need_sync = 0;
+	ob->synced_seq = ob->next_seq - 1;
+	if (ob->depth == 0 && ob->jsize > 0 && ob->jfd != -1) {
+		/* Nothing waits: the journal starts over. */
+		if (ftruncate(ob->jfd, 0) == 0)
+			ob->jsize = 0;
+	} else if (ob->jsize > JOURNAL_MAX)
+		journal_rewrite(ob);
+	while ((q = hmap_next(ob->queues, &pos)) != NULL)
+		make_ready(q);
 	kick(ob);
 }
 
 static int
-seq_cmp(const void *a, const void *b)
+item_cmp(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint64_t x = (*(struct item *const *)a)->seq;
+	uint64_t y = (*(struct item *const *)b)->seq;
 
 	return x < y ? -1 : x > y;
 }
 
-/* Loads the events a previous run left, oldest first. */
+/*
+ * Replays the journal of a previous run: what was added and not settled
+ * waits again, oldest first.  A torn last line (a crash mid-write) is
+ * dropped; so is anything that is not an event.
+ */
 static void
 load(struct outbox *ob)
 {
-	DIR		*d;
-	struct dirent	*de;
-	uint64_t	*seqs = NULL, seq;
-	size_t		 n = 0, i;
-	char		*path, *body, *cause = NULL, *end;
-	json_t		*j;
+	FILE		*f;
+	char		*line = NULL, *sp, *end;
+	size_t		 cap = 0, n = 0, i, j;
+	ssize_t		 len;
+	struct item	**v = NULL, *it;
+	uint64_t	 seq, bad = 0;
+	json_t		*ev;
 	const char	*inst;
-	size_t		 len;
-	struct item	*it;
 	struct stat	 st;
+	int64_t		 mtime;
 
-	if ((d = opendir(ob->dir)) == NULL)
+	if ((f = fopen(ob->journal_path, "re")) == NULL)
 		return;
-	while ((de = readdir(d)) != NULL) {
-		seq = strtoull(de->d_name, &end, 10);
-		if (end == de->d_name || strcmp(end, ".json") != 0)
-			continue;
-		seqs = xreallocarray(seqs, n + 1, sizeof(*seqs));
-		seqs[n++] = seq;
-	}
-	closedir(d);
-	if (n > 0)
-		qsort(seqs, n, sizeof(*seqs), seq_cmp);
-	for (i = 0; i < n; i++) {
-		path = item_path(ob, seqs[i]);
-		if (ob->next_seq <= seqs[i])
-			ob->next_seq = seqs[i] + 1;
-		body = read_small_file(path, MAX_EVENT_SIZE, 0, &len, &cause);
-		j = body ? json_loads(body, 0, NULL) : NULL;
-		inst = j ? json_string_value(json_object_get(j, "instance")) :
-		    NULL;
-		if (inst == NULL || !valid_name(inst)) {
-			log_errx("%s: %s; moved to %s", path, body == NULL ?
-			    cause : "not an event", ob->dead_dir);
-			free(cause);
-			cause = NULL;
-			free(body);
-			json_decref(j);
-			xasprintf(&body, "%s/%020llu.json", ob->dead_dir,
-			    (unsigned long long)seqs[i]);
-			if (rename(path, body) == -1)
-				log_warnx("%s: rename: %s", path,
-				    strerror(errno));
-			free(body);
-			free(path);
+	mtime = fstat(fileno(f), &st) == 0 ? (int64_t)st.st_mtime * 1000 :
+	    wall_ms();
+	while ((len = getline(&line, &cap, f)) != -1) {
+		if (len == 0 || line[len - 1] != '\n') {
+			bad++;
 			continue;
 		}
+		line[--len] = '\0';
+		seq = strtoull(line + 1, &end, 10);
+		if (line[0] == '-' && end != line + 1 && *end == '\0') {
+			for (i = 0; i < n; i++)
+				if (v[i] != NULL && v[i]->seq == seq) {
+					free(v[i]->body);
+					free(v[i]);
+					v[i] = NULL;
+					break;
+				}
+			continue;
+		}
+		if (line[0] != '+' || end == line + 1 || *end != ' ' ||
+		    len - (end + 1 - line) > MAX_EVENT_SIZE) {
+			bad++;
+			continue;
+		}
+		sp = end + 1;
 		it = xcalloc(1, sizeof(*it));
-		it->seq = seqs[i];
-		it->body = body;
-		it->len = len;
-		it->added_ms = stat(path, &st) == 0 ?
-		    (int64_t)st.st_mtime * 1000 : wall_ms();
-		push(queue_get(ob, inst), it);
-		json_decref(j);
-		free(path);
+		it->seq = seq;
+		it->body = xstrdup(sp);
+		it->len = strlen(sp);
+		it->added_ms = mtime;
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = it;
+		if (ob->next_seq <= seq)
+			ob->next_seq = seq + 1;
 	}
-	free(seqs);
+	free(line);
+	fclose(f);
+	/* Drop the settled ones, then order what is left. */
+	for (i = j = 0; i < n; i++)
+		if (v[i] != NULL)
+			v[j++] = v[i];
+	n = j;
+	if (n > 0)
+		qsort(v, n, sizeof(*v), item_cmp);
+	for (i = 0; i < n; i++) {
+		ev = json_loadb(v[i]->body, v[i]->len, 0, NULL);
+		inst = json_string_value(json_object_get(ev, "instance"));
+		if (inst == NULL || !valid_name(inst) || ob->depth >= MAX_EVENTS) {
+			bad++;
+			free(v[i]->body);
+			free(v[i]);
+		} else
+			push(queue_get(ob, inst), v[i]);
+		json_decref(ev);
+	}
+	free(v);
+	if (bad > 0)
+		log_warnx("%s: %llu records that are not events (or torn) "
+		    "dropped", ob->journal_path, (unsigned long long)bad);
 	if (ob->depth > 0)
 		log_info("outbox: %llu events from the last run to deliver",
 		    (unsigned long long)ob->depth);
 }
 
+/* Dead letters of earlier runs, for the count on /metrics. */
 static void
 count_dead(struct outbox *ob)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		*end;
-	uint64_t	 seq;
+	FILE	*f;
+	int	 c;
 
-	if ((d = opendir(ob->dead_dir)) == NULL)
+	if ((f = fopen(ob->dead_path, "re")) == NULL)
 		return;
-	while ((de = readdir(d)) != NULL) {
-		seq = strtoull(de->d_name, &end, 10);
-		if (end != de->d_name && strcmp(end, ".json") == 0) {
+	while ((c = getc(f)) != EOF)
+		if (c == '\n')
 			ob->dead++;
-			if (ob->next_seq <= seq)
-				ob->next_seq = seq + 1;
-		}
-	}
-	closedir(d);
+	fclose(f);
 }
 
 struct outbox *
@@ -365,19 +484,25 @@ outbox_new(struct monitor *m)
 
 	ob->m = m;
 	ob->queues = hmap_new();
+	ob->jfd = -1;
+	ob->wbuf = evbuffer_new();
+	ob->flush_ev = event_new(m->base, -1, 0, flush_cb, ob);
+	ob->rl = (struct ratelimit)RATELIMIT_INIT(10000, 20);
 	/*
 	 * Sequence numbers grow across restarts without a file of their
-	 * own: start past the clock (microseconds), and past whatever is
-	 * on disk (load() and count_dead() raise it).
+	 * own: they start past the clock (microseconds), and past what the
+	 * journal holds.
 	 */
 	ob->next_seq = (uint64_t)wall_ms() * 1000;
-	ob->rl = (struct ratelimit)RATELIMIT_INIT(10000, 20);
 	xasprintf(&ob->dir, "%s/outbox", m->conf->data_dir);
-	xasprintf(&ob->dead_dir, "%s/outbox/dead", m->conf->data_dir);
-	if (mkdir_p(ob->dead_dir, 0700) == -1)
-		fatal("cannot create %s: %s", ob->dead_dir, strerror(errno));
+	xasprintf(&ob->journal_path, "%s/journal", ob->dir);
+	xasprintf(&ob->dead_path, "%s/dead.jsonl", ob->dir);
+	if (mkdir_p(ob->dir, 0700) == -1)
+		fatal("cannot create %s: %s", ob->dir, strerror(errno));
 	count_dead(ob);
 	load(ob);
+	journal_rewrite(ob);
+	ob->synced_seq = ob->next_seq - 1;
 	outbox_reconfigure(ob);
 	return ob;
 }
@@ -417,8 +542,18 @@ outbox_free(struct outbox *ob)
 		free(q);
 	}
 	hmap_free(ob->queues);
+	/* What this turn of the loop settled, if anything. */
+	if (evbuffer_get_length(ob->wbuf) > 0 && ob->jfd != -1 &&
+	    write(ob->jfd, evbuffer_pullup(ob->wbuf, -1),
+	    evbuffer_get_length(ob->wbuf)) == -1)
+		log_errx("%s: write: %s", ob->journal_path, strerror(errno));
+	if (ob->jfd != -1)
+		close(ob->jfd);
+	evbuffer_free(ob->wbuf);
+	event_free(ob->flush_ev);
 	free(ob->dir);
-	free(ob->dead_dir);
+	free(ob->journal_path);
+	free(ob->dead_path);
 	free(ob);
 }
 

@@ -10,12 +10,13 @@
 #      asserted; only a loose bound is).
 #  (b) The control center answers 503, then hangs, then is gone, while a
 #      config instance (SIGSTOP, SIGCONT) goes down and comes back: the
-#      events wait in data-dir/outbox (counted in /metrics, retries too),
+#      events wait in data-dir/outbox/journal (counted in /metrics, retries too),
 #      survive a monitor restart, and are delivered once the control center
 #      answers 200: in seq order, exactly once per idempotency_key among
 #      the 200-answered requests, leaving the outbox empty.
-#  (c) A 400 is not retried: the event becomes a dead letter (moved to
-#      outbox/dead/, logged, counted) and the instance's next event goes.
+#  (c) A 400 is not retried: the event becomes a dead letter (a line of
+#      outbox/dead.jsonl with the status, logged, counted) and the
+#      instance's next event goes.
 #  (d) A 429 is retried, not a dead letter, and delivered after a 200.
 #  (e) After a restart with the outbox drained, new events are numbered
 #      (seq) past every event delivered before.
@@ -84,8 +85,15 @@ SUP_HOST=h1 sup_agent agent "$P_AG" "$T/a" --crash-loop 100 30s
 mstate() { instance_field "$P_HTTP" "$1" .state; }
 mprobe() { instance_field "$P_HTTP" "$1" .probe.result; }
 outbox_events() { prom_value "$P_HTTP" ccnode_monitor_outbox_events; }
-outbox_files() { find "$OB" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l; }
-dead_files() { find "$OB/dead" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l; }
+# The journal: "+SEQ JSON" when an event is added, "-SEQ" when settled.
+pending_bodies() {
+	awk '/^\+/ { s = substr($1, 2); sub(/^[^ ]* /, ""); p[s] = $0; o[++n] = s }
+	    /^-/ { delete p[substr($1, 2)] }
+	    END { for (i = 1; i <= n; i++) if (o[i] in p) print p[o[i]] }' \
+	    "$OB/journal" 2>/dev/null
+}
+outbox_files() { pending_bodies | wc -l; }
+dead_files() { cat "$OB/dead.jsonl" 2>/dev/null | wc -l; }
 mshow() {
 	http_get "$P_HTTP" /api/v1/instances |
 	    jq -c '.items[] | {name, host, state, cause, probe: (.probe | {result, failures, source})}'
@@ -175,22 +183,22 @@ say "SIGCONT x1"
 wait_for 10 "the monitor's API shows x1 up again (no control center)" '[ "$(mstate x1)" = up ]'
 mshow
 wait_for 10 "ccnode_monitor_outbox_events >= 2 (down and up wait)" 'num_ge "$(outbox_events)" 2'
-say "outbox: $(outbox_events) events; files: $(cd "$OB" && ls -- *.json | tr '\n' ' ')"
-check "... and as many files in $OB (>= 2)" test "$(outbox_files)" -ge 2
+say "outbox: $(outbox_events) events; journal: $(outbox_files) waiting"
+check "... and as many waiting in $OB/journal (>= 2)" test "$(outbox_files)" -ge 2
 check "ccnode_monitor_outbox_retries_total > 0 before the restart ($(prom_value "$P_HTTP" ccnode_monitor_outbox_retries_total))" \
     num_gt "$(prom_value "$P_HTTP" ccnode_monitor_outbox_retries_total)" 0
 check "the waiting events are x1's, suspect/down then up" \
-    eval 'cat "$OB"/*.json | jq -s -e '\''map(select(.instance == "x1") | .event) | index("instance_down") as $d | index("instance_up") as $u | $d != null and $u != null and $d < $u'\'' >/dev/null'
+    eval 'pending_bodies | jq -s -e '\''map(select(.instance == "x1") | .event) | index("instance_down") as $d | index("instance_up") as $u | $d != null and $u != null and $d < $u'\'' >/dev/null'
 nfiles=$(outbox_files)
 stop_daemon mon
-check "the outbox files are still there after the monitor stopped ($(outbox_files))" test "$(outbox_files)" = "$nfiles"
+check "the journal still holds them after the monitor stopped ($(outbox_files))" test "$(outbox_files)" = "$nfiles"
 start_monitor mon "${MON_ARGS[@]}"
 check "the restarted monitor loaded the outbox (ccnode_monitor_outbox_events $(outbox_events) = $nfiles)" \
     num_eq "$(outbox_events)" "$nfiles"
 check "... and logged it" log_has mon "outbox: $nfiles events from the last run to deliver"
 set_status 200
 start_sink
-wait_for 30 "the outbox drains (ccnode_monitor_outbox_events 0, no files left)" \
+wait_for 30 "the outbox drains (ccnode_monitor_outbox_events 0, nothing waiting in the journal)" \
     'num_eq "$(outbox_events)" 0 && [ "$(outbox_files)" = 0 ]'
 show_sink "$nb"
 X1=$(sink_lines "$nb" | jq -c 'select(.st == "200" and .ev.instance == "x1") | .ev' | jq -s -c .)
@@ -224,11 +232,12 @@ show_sink "$nc"
 check "no key of x2 was sent twice (a 400 is not retried)" \
     eval 'sink_lines "$nc" | jq -c '\''select(.ev.instance == "x2") | .ev.idempotency_key'\'' | jq -s -e '\''length > 0 and length == (unique | length)'\'' >/dev/null'
 nd=$(sink_count "$nc" '.ev.instance == "x2"')
-check "x2's events ($nd) are dead letters in $OB/dead ($dead0 -> $(dead_files))" \
+check "x2's events ($nd) are dead letters in $OB/dead.jsonl ($dead0 -> $(dead_files))" \
     test "$(dead_files)" -eq $((dead0 + nd))
 check "... with the instance_down among them" \
-    eval 'cat "$OB"/dead/*.json | jq -s -e '\''any(.[]; .instance == "x2" and .event == "instance_down")'\'' >/dev/null'
-check "... none left in $OB" eval '! grep -lq "\"x2\"" "$OB"/*.json 2>/dev/null'
+    eval 'jq -c .event "$OB/dead.jsonl" | jq -s -e '\''any(.[]; .instance == "x2" and .event == "instance_down")'\'' >/dev/null'
+check "... with the status 400" eval 'jq -s -e '\''map(select(.event.instance == "x2")) | all(.status == 400)'\'' "$OB/dead.jsonl" >/dev/null'
+check "... none left waiting" eval '! pending_bodies | grep -q "\"instance\":\"x2\""'
 check "the log says the control center refused it, kept as a dead letter" \
     log_has mon 'event refused by the control center instance=x2 seq=[0-9]+ status=400: kept as a dead letter'
 check "ccnode_monitor_outbox_dead_letters >= 1 ($dl0 -> $(prom_value "$P_HTTP" ccnode_monitor_outbox_dead_letters))" \
@@ -251,7 +260,7 @@ wait_for 10 "the monitor's API shows x3 down" '[ "$(mstate x3)" = down ]'
 wait_for 15 "an event of x3 was answered 429 twice (retried)" \
     '[ "$(sink_lines "$nd0" | jq -r '\''select(.st == "429" and .ev.instance == "x3") | .ev.idempotency_key'\'' | sort | uniq -c | sort -rn | awk '\''NR == 1 { print $1 }'\'')" -ge 2 ]'
 check "no dead letter for a 429 ($(dead_files))" test "$(dead_files)" = "$dead1"
-check "x3's events still wait in the outbox" eval 'grep -lq "\"x3\"" "$OB"/*.json 2>/dev/null'
+check "x3's events still wait in the outbox" eval 'pending_bodies | grep -q "\"instance\":\"x3\""'
 set_status 200
 wait_for 40 "x3's instance_down is delivered after the 200" \
     '[ -n "$(sink_find "$nd0" '\''.st == "200" and .ev.event == "instance_down" and .ev.instance == "x3"'\'')" ]'
