@@ -214,6 +214,7 @@ enum presult {
 	PR_NONE,	/* no probe yet */
 	PR_OK,		/* PONG */
 	PR_NOTREADY,	/* LOADING, MASTERDOWN, BUSY: alive, not ready */
+	PR_AUTH,	/* NOAUTH, WRONGPASS, NOPERM: alive; our credentials are not */
 	PR_TIMEOUT,	/* connected, no answer in probe-timeout */
 	PR_CONNECT,	/* not connected in probe-timeout */
 	PR_REFUSED,	/* connection refused */
@@ -240,6 +241,7 @@ struct target {
 	struct event	*retry_ev;	/* a reconnect, from the loop */
 	int		 inflight;
 	int		 retried;	/* this round reconnected once */
+	int		 auth_warned;
 	int		 skip;		/* rounds left to skip (backoff) */
 	uint64_t	 sent_us;
 	/* The last probe. */

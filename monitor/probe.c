@@ -70,7 +70,8 @@ struct probe {
 static const char *const hstate_names[] = { "unknown", "up", "suspect",
     "down" };
 static const char *const presult_names[] = { "none", "ok", "not-ready",
-    "timeout", "connect-timeout", "refused", "error", "closed" };
+    "auth-failed", "timeout", "connect-timeout", "refused", "error",
+    "closed" };
 
 const char *
 hstate_name(enum hstate s)
@@ -246,7 +247,7 @@ probe_ok(struct probe *pr, struct target *t)
 	}
 	/* Finding a healthy instance is no recovery. */
 	health_set(pr, t, HS_UP, t->state == HS_UNKNOWN ? "" : "recovered",
-	    t->result == PR_NOTREADY ? t->error : "probe answers");
+	    t->result != PR_OK ? t->error : "probe answers");
 }
 
 static void
@@ -312,9 +313,25 @@ probe_agent_event(struct probe *pr, struct instance *in, const char *event,
 
 /* ---- probes ------------------------------------------------------------------- */
 
+/*
+ * The server answered, but not to our credentials: it is alive.  Without
+ * a probe user (a watched instance, an instance line without one) the
+ * monitor can still tell it is up; the log says what to configure.
+ */
+static int
+auth_error(const char *s)
+{
+	return strncmp(s, "NOAUTH", 6) == 0 ||
+	    strncmp(s, "WRONGPASS", 9) == 0 || strncmp(s, "NOPERM", 6) == 0 ||
+	    strstr(s, "invalid password") != NULL ||
+	    strstr(s, "invalid username-password") != NULL;
+}
+
 static enum presult
 result_of(const char *err)
 {
+	if (auth_error(err))
+		return PR_AUTH;
 	if (strncmp(err, "timeout: not connected", 22) == 0)
 		return PR_CONNECT;
 	if (strncmp(err, "timeout", 7) == 0)
@@ -338,7 +355,13 @@ finish_round(struct target *t, enum presult r, const char *err)
 	t->result = r;
 	t->probe_ms = wall_ms();
 	snprintf(t->error, sizeof(t->error), "%s", err ? err : "");
-	if (r == PR_OK || r == PR_NOTREADY)
+	if (r == PR_AUTH && !t->auth_warned) {
+		t->auth_warned = 1;
+		log_warnx("instance %s: the probe cannot authenticate (%s); it "
+		    "counts the answer as alive. Give it credentials: an "
+		    "instance line with USER PASSWORD-FILE", t->name, err);
+	}
+	if (r == PR_OK || r == PR_NOTREADY || r == PR_AUTH)
 		probe_ok(pr, t);
 	else if (r == PR_CLOSED && !t->retried) {
 		/*
@@ -425,8 +448,8 @@ ping_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
 		snprintf(buf, sizeof(buf), "%s", r->str);
-		finish_round(t, not_ready(r->str) ? PR_NOTREADY : PR_ERROR,
-		    buf);
+		finish_round(t, not_ready(r->str) ? PR_NOTREADY :
+		    auth_error(r->str) ? PR_AUTH : PR_ERROR, buf);
 		return;
 	}
 	if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "PONG") != 0) {

@@ -328,10 +328,11 @@ render_probes(struct monitor *m, struct evbuffer *b)
 			    v[i]->state == states[k]);
 		}
 	family(b, "ccnode_probe_success", "gauge", "1 when the monitor's last "
-	    "probe answered (LOADING and the like count as an answer)");
+	    "probe answered (LOADING, NOAUTH and the like count as an answer)");
 	for (i = 0; i < n; i++)
 		target_sample(b, v[i], "ccnode_probe_success", "",
-		    v[i]->result == PR_OK || v[i]->result == PR_NOTREADY);
+		    v[i]->result == PR_OK || v[i]->result == PR_NOTREADY ||
+		    v[i]->result == PR_AUTH);
 	family(b, "ccnode_probe_duration_seconds", "gauge", "Round trip of "
 	    "the monitor's last PING");
 	for (i = 0; i < n; i++)

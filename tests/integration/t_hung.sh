@@ -1,7 +1,8 @@
 #!/bin/bash
-# t_hung.sh: a hung redis (SIGSTOP) is reported down, with a timeout reason,
-# within two sample intervals while the other instances keep updating; it
-# comes back after SIGCONT.  A dead redis is down with "connection refused";
+# t_hung.sh: a hung redis (SIGSTOP) is reported down by the agent, with a
+# timeout reason, within two sample intervals while the other instances keep
+# updating, and judged down (cause hung) by the monitor's probes; it comes
+# back after SIGCONT.  A dead redis is down with "connection refused";
 # a redis with requirepass watched without credentials is down with NOAUTH,
 # and watched with USER PASSWORD-FILE it is up.
 [ -z "${BASH_VERSION:-}" ] && exec bash "$0" "$@"
@@ -28,7 +29,10 @@ start_agent agent --port "$P_AG" --monitor "127.0.0.1:$P_MON" \
     --watch r3 "127.0.0.1:$P_R3" default "$T/r3.pass" \
     --watch r3noauth "127.0.0.1:$P_R3"
 
+# state: the monitor's verdict (its probes and the agent's view);
+# aview: the agent's last sample alone.
 state() { instance_field "$P_HTTP" "$1" .state; }
+aview() { instance_field "$P_HTTP" "$1" 'if .sample.ok then "up" else "down" end'; }
 err() { instance_field "$P_HTTP" "$1" '.sample.error // ""'; }
 stime() { instance_field "$P_HTTP" "$1" .sample.time; }
 up() { prom_value "$P_HTTP" "redis_up{instance=\"$1\",host=\"h1\"}"; }
@@ -42,8 +46,15 @@ wait_for 15 "r1 and r2 are up" '[ "$(state r1)" = up ] && [ "$(state r2)" = up ]
 # --- requirepass ---------------------------------------------------------------------
 wait_for 15 "r3 (user default + password file) is up" '[ "$(state r3)" = up ]'
 check "redis_up for r3 is 1" num_eq "$(up r3)" 1
-wait_for 15 "r3noauth (no credentials) is down with a NOAUTH reason" \
-    '[ "$(state r3noauth)" = down ] && err r3noauth | grep -q NOAUTH'
+wait_for 15 "the agent reports r3noauth (no credentials) down with a NOAUTH reason" \
+    '[ "$(aview r3noauth)" = down ] && err r3noauth | grep -q NOAUTH'
+# The monitor's probe has no credentials for watched instances either, but
+# an answer, even NOAUTH, shows the server alive.
+wait_for 15 "the monitor's verdict on r3noauth and r3: up, probe result auth-failed" \
+    '[ "$(instance_field $P_HTTP r3noauth ".state + \" \" + .probe.result")" = "up auth-failed" ] &&
+     [ "$(instance_field $P_HTTP r3 ".state + \" \" + .probe.result")" = "up auth-failed" ]'
+check "the monitor logs what to configure" \
+    log_has mon 'instance r3: the probe cannot authenticate .*instance line with USER PASSWORD-FILE'
 say "r3noauth error: $(err r3noauth)"
 check "redis_up for r3noauth is 0" num_eq "$(up r3noauth)" 0
 show
@@ -53,7 +64,7 @@ T1_BEFORE=$(stime r1)
 kill -STOP "$(pid_of r2)"
 T0=$(now_ms)
 say "SIGSTOP r2 (pid $(pid_of r2)); r1 sample time $T1_BEFORE"
-wait_for 10 "r2 is reported down" '[ "$(state r2)" = down ]'
+wait_for 10 "the agent reports r2 down" '[ "$(aview r2)" = down ]'
 EL=$(( $(now_ms) - T0 ))
 # Two sample intervals, plus what the test's own polling adds (0.2 s poll,
 # HTTP round trips); sanitizer builds get a little more.
@@ -64,6 +75,8 @@ E=$(err r2)
 say "r2 error: $E"
 check "r2's sample error mentions the timeout" grep -qi 'time' <<<"$E"
 check "redis_up for r2 is 0" num_eq "$(up r2)" 0
+wait_for 10 "the monitor's verdict: r2 down, cause hung" \
+    '[ "$(instance_field $P_HTTP r2 ".state + \" \" + .cause")" = "down hung" ]'
 
 # r1 keeps updating while r2 hangs.
 for i in 1 2 3; do
@@ -78,7 +91,8 @@ show
 
 kill -CONT "$(pid_of r2)"
 say "SIGCONT r2"
-wait_for 10 "r2 is up again" '[ "$(state r2)" = up ]'
+wait_for 10 "r2 is up again (the monitor's verdict and the agent's sample)" \
+    '[ "$(state r2)" = up ] && [ "$(aview r2)" = up ]'
 check "redis_up for r2 is 1 again" num_eq "$(up r2)" 1
 show
 
