@@ -260,3 +260,44 @@ info_parse(const char *buf, size_t len, struct info *in)
 	}
 	return n;
 }
+
+/* "key:value\r\n" lines; only the three keys are looked at. */
+void
+info_replication(const char *buf, size_t len, struct info_repl *r)
+{
+	const char	*p = buf, *end = buf + len, *nl, *v;
+	size_t		 n, klen;
+	char		 num[32];
+
+	r->role[0] = '\0';
+	r->last_io = r->offset = NAN;
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if ((v = memchr(p, ':', (size_t)(nl - p))) == NULL)
+			continue;
+		klen = (size_t)(v - p);
+		v++;
+		n = (size_t)(nl - v);
+		if (n > 0 && v[n - 1] == '\r')
+			n--;
+		if (klen == 4 && memcmp(p, "role", 4) == 0) {
+			n = MINIMUM(n, sizeof(r->role) - 1);
+			memcpy(r->role, v, n);
+			r->role[n] = '\0';
+			continue;
+		}
+		if (!(klen == 26 && memcmp(p, "master_last_io_seconds_ago",
+		    26) == 0) && !(klen == 18 && memcmp(p,
+		    "master_repl_offset", 18) == 0))
+			continue;
+		if (n == 0 || n >= sizeof(num))
+			continue;
+		memcpy(num, v, n);
+		num[n] = '\0';
+		if (klen == 26)
+			(void)parse_double(num, &r->last_io);
+		else
+			(void)parse_double(num, &r->offset);
+	}
+}

@@ -49,4 +49,16 @@ struct info {
 /* Parses len bytes of INFO output.  Returns the number of fields recognised. */
 int	info_parse(const char *buf, size_t len, struct info *);
 
+/*
+ * The three fields a probe wants from INFO replication, without the cost
+ * of info_parse: role ("master", "slave", or ""), and
+ * master_last_io_seconds_ago and master_repl_offset (NaN when absent).
+ */
+struct info_repl {
+	char	role[16];
+	double	last_io;
+	double	offset;
+};
+void	info_replication(const char *buf, size_t len, struct info_repl *);
+
 #endif

@@ -252,7 +252,8 @@ on_reply(redisAsyncContext *ac, void *r, void *priv)
 	struct rconn	*rc = q->rc;
 	const char	*err = NULL;
 
-	event_free(q->timer);
+	if (q->timer != NULL)
+		event_free(q->timer);
 	req_unlink(q);
 	if (!q->done) {
 		if (r == NULL)
@@ -461,10 +462,12 @@ req_new(struct rconn *rc, rconn_reply_cb *fn, void *arg)
 	q->rc = rc;
 	q->fn = fn;
 	q->arg = arg;
-	q->timer = evtimer_new(rc->base, req_timeout_cb, q);
-	tv.tv_sec = rc->o.timeout_ms / 1000;
-	tv.tv_usec = (rc->o.timeout_ms % 1000) * 1000;
-	evtimer_add(q->timer, &tv);
+	if (rc->o.timeout_ms > 0) {
+		q->timer = evtimer_new(rc->base, req_timeout_cb, q);
+		tv.tv_sec = rc->o.timeout_ms / 1000;
+		tv.tv_usec = (rc->o.timeout_ms % 1000) * 1000;
+		evtimer_add(q->timer, &tv);
+	}
 	q->next = rc->reqs;
 	if (rc->reqs != NULL)
 		rc->reqs->prev = q;
@@ -475,7 +478,8 @@ req_new(struct rconn *rc, rconn_reply_cb *fn, void *arg)
 static void
 req_fail_now(struct rreq *q, const char *why)
 {
-	event_free(q->timer);
+	if (q->timer != NULL)
+		event_free(q->timer);
 	req_unlink(q);
 	q->fn(q->rc, NULL, why, q->arg);
 	free(q);
@@ -523,6 +527,32 @@ rconn_cmdf(struct rconn *rc, rconn_reply_cb *fn, void *arg, const char *fmt,
 	}
 	rc->sent++;
 	return 0;
+}
+
+int
+rconn_cmd_raw(struct rconn *rc, rconn_reply_cb *fn, void *arg,
+    const char *cmd, size_t len)
+{
+	struct rreq *q;
+
+	if (rc->ac == NULL && rconn_connect(rc) == -1) {
+		fn(rc, NULL, rc->why ? rc->why : "not connected", arg);
+		return -1;
+	}
+	q = req_new(rc, fn, arg);
+	if (redisAsyncFormattedCommand(rc->ac, on_reply, q, cmd, len) !=
+	    REDIS_OK) {
+		req_fail_now(q, "cannot queue the command");
+		return -1;
+	}
+	rc->sent++;
+	return 0;
+}
+
+int
+rconn_connected(const struct rconn *rc)
+{
+	return rc->ac != NULL && (rc->ac->c.flags & REDIS_CONNECTED) != 0;
 }
 
 void

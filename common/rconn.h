@@ -31,7 +31,8 @@ struct rconn_opts {
 	const char	*password_file;	/* NULL: password, or no AUTH */
 	const char	*password;	/* used when password_file is NULL */
 	uint32_t	 connect_timeout_ms;
-	uint32_t	 timeout_ms;	/* per command */
+	uint32_t	 timeout_ms;	/* per command; 0: none, the caller
+					   keeps a deadline (rconn_close) */
 	size_t		 max_reply;	/* bytes buffered for one reply */
 };
 
@@ -53,7 +54,12 @@ int		 rconn_cmd(struct rconn *, rconn_reply_cb *, void *arg,
 		    int argc, const char **argv, const size_t *argvlen);
 int		 rconn_cmdf(struct rconn *, rconn_reply_cb *, void *arg,
 		    const char *fmt, ...);
+/* A command already in RESP ("*1\r\n$4\r\nPING\r\n"): no formatting. */
+int		 rconn_cmd_raw(struct rconn *, rconn_reply_cb *, void *arg,
+		    const char *cmd, size_t len);
 void		 rconn_close(struct rconn *, const char *why);
+/* Whether the TCP connection is established (the handshake may not be). */
+int		 rconn_connected(const struct rconn *);
 enum rconn_state rconn_state(const struct rconn *);
 const char	*rconn_addr(const struct rconn *);
 void		 rconn_set_timeout(struct rconn *, uint32_t ms);

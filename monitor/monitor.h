@@ -239,6 +239,7 @@ struct target {
 	struct rconn	*rc;
 	struct event	*timer;
 	struct event	*retry_ev;	/* a reconnect, from the loop */
+	struct event	*deadline;	/* of the round in flight */
 	int		 inflight;
 	int		 retried;	/* this round reconnected once */
 	int		 auth_warned;

@@ -351,6 +351,7 @@ finish_round(struct target *t, enum presult r, const char *err)
 {
 	struct probe *pr = t->pr;
 
+	evtimer_del(t->deadline);
 	t->inflight = 0;
 	t->result = r;
 	t->probe_ms = wall_ms();
@@ -383,20 +384,20 @@ finish_round(struct target *t, enum presult r, const char *err)
 static void
 info_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 {
-	struct target	*t = arg;
-	struct info	 info;
-	char		 role[16];
+	struct target		*t = arg;
+	struct info_repl	 ir;
+	char			 role[16];
 
 	if (r == NULL || r->type != REDIS_REPLY_STRING)
 		return;		/* PING's callback judged the round */
-	info_parse(r->str, r->len, &info);
-	t->lag_s = info.values[RM_LAST_IO];
-	if (!isnan(info.values[RM_MASTER_OFFSET]))
-		t->offset = (uint64_t)clamp(info.values[RM_MASTER_OFFSET], 0, 1e19);
-	if (info.role[0] == '\0')
+	info_replication(r->str, r->len, &ir);
+	t->lag_s = ir.last_io;
+	if (!isnan(ir.offset))
+		t->offset = (uint64_t)clamp(ir.offset, 0, 1e19);
+	if (ir.role[0] == '\0')
 		return;
-	snprintf(role, sizeof(role), "%s", strcmp(info.role, "slave") == 0 ?
-	    "replica" : info.role);
+	snprintf(role, sizeof(role), "%s", strcmp(ir.role, "slave") == 0 ?
+	    "replica" : ir.role);
 	if (t->role[0] != '\0' && strcmp(t->role, role) != 0) {
 		log_warnx("instance %s: role %s -> %s", t->name, t->role, role);
 		snprintf(t->prev_role, sizeof(t->prev_role), "%s", t->role);
@@ -464,18 +465,48 @@ ping_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 	finish_round(t, PR_OK, NULL);
 }
 
+/* The commands of a round, in RESP already: nothing to format. */
+static const char PING_CMD[] = "*1\r\n$4\r\nPING\r\n";
+static const char INFO_CMD[] = "*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n";
+
 static void
 probe_round(struct target *t)
 {
-	t->pr->m->stats.probes++;
+	struct monitor	*m = t->pr->m;
+	struct timeval	 tv = { (time_t)(m->conf->probe_timeout / 1000),
+			    (suseconds_t)(m->conf->probe_timeout % 1000) * 1000 };
+
+	m->stats.probes++;
 	t->probes++;
 	t->inflight = 1;
 	t->sent_us = mono_us();
+	/* One deadline for the round: connect, handshake, PING and INFO. */
+	evtimer_add(t->deadline, &tv);
 	/* On an immediate failure the callback has run: the round is over. */
-	if (rconn_cmdf(t->rc, ping_cb, t, "PING") == -1)
+	if (rconn_cmd_raw(t->rc, ping_cb, t, PING_CMD, sizeof(PING_CMD) - 1)
+	    == -1)
 		return;
 	if (strcmp(t->kind, "interface") != 0 && t->inflight)
-		rconn_cmdf(t->rc, info_cb, t, "INFO replication");
+		rconn_cmd_raw(t->rc, info_cb, t, INFO_CMD, sizeof(INFO_CMD) - 1);
+}
+
+/*
+ * The round's deadline: the connection goes, which answers its commands
+ * with why.  Connected but silent is a hang; not even connected is not.
+ */
+static void
+deadline_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct target	*t = arg;
+	char		 why[96];
+	uint64_t	 ms = t->pr->m->conf->probe_timeout;
+
+	snprintf(why, sizeof(why), rconn_connected(t->rc) ?
+	    "timeout: no reply within %llu ms" :
+	    "timeout: not connected within %llu ms", (unsigned long long)ms);
+	rconn_close(t->rc, why);
+	if (t->inflight)	/* nothing was outstanding to answer */
+		finish_round(t, result_of(why), why);
 }
 
 static void
@@ -532,12 +563,14 @@ target_conn(struct target *t)
 	o.password_file = t->passfile;
 	o.password = t->password;
 	o.connect_timeout_ms = (uint32_t)m->conf->probe_timeout;
-	o.timeout_ms = (uint32_t)m->conf->probe_timeout;
+	o.timeout_ms = 0;	/* the round's deadline covers every command */
 	o.max_reply = 64 * 1024;
 	rconn_free(t->rc);
 	t->rc = rconn_new(m->base, t->ip, t->port, &o, NULL, t);
 	if (t->retry_ev != NULL)
 		event_del(t->retry_ev);
+	if (t->deadline != NULL)
+		event_del(t->deadline);
 	t->inflight = 0;
 	t->retried = 0;
 }
@@ -548,6 +581,7 @@ target_free(struct target *t)
 	rconn_free(t->rc);
 	event_free(t->timer);
 	event_free(t->retry_ev);
+	event_free(t->deadline);
 	free(t->name);
 	free(t->user);
 	free(t->passfile);
@@ -595,6 +629,7 @@ target_update(struct probe *pr, const char *name, const char *host,
 		t->since_ms = wall_ms();
 		t->timer = evtimer_new(pr->m->base, timer_cb, t);
 		t->retry_ev = evtimer_new(pr->m->base, retry_cb, t);
+		t->deadline = evtimer_new(pr->m->base, deadline_cb, t);
 		hmap_put(pr->targets, t->name, t);
 		fresh = 1;
 		log_info("probing instance %s addr=%s kind=%s source=%s",
@@ -699,10 +734,6 @@ probe_sync(struct probe *pr)
 		target_free(dead[i]);
 	}
 	free(dead);
-	/* Timeouts follow a reload. */
-	pos = 0;
-	while ((t = hmap_next(pr->targets, &pos)) != NULL)
-		rconn_set_timeout(t->rc, (uint32_t)m->conf->probe_timeout);
 }
 
 static void

@@ -24,7 +24,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct info	in;
+	struct info_repl	ir;
 	int			i, n;
+
+	info_replication((const char *)data, size, &ir);
+	check_str(ir.role, sizeof(ir.role));
 
 	n = info_parse((const char *)data, size, &in);
 	if (n < 0 || in.ndbs < 0 || in.ndbs > INFO_MAX_DBS ||

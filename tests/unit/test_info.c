@@ -131,6 +131,38 @@ test_replica(void)
 	free(in);
 }
 
+/* The probe's lean parser agrees with info_parse on the three fields. */
+static void
+test_replication_fields(void)
+{
+	struct info_repl	 r;
+	char			*buf;
+	size_t			 len;
+	static const char	 junk[] = "role\r\nrole:a-very-long-role-name\r\n"
+	    "master_repl_offset:x\r\nmaster_last_io_seconds_ago:-1";
+
+	buf = fixture("info-replica.txt", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	info_replication(buf, len, &r);
+	CU_ASSERT_STRING_EQUAL(r.role, "slave");
+	CU_ASSERT_DOUBLE_EQUAL(r.last_io, 2, 0);
+	CU_ASSERT_DOUBLE_EQUAL(r.offset, 1213, 0);
+	free(buf);
+	buf = fixture("info-master.txt", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	info_replication(buf, len, &r);
+	CU_ASSERT_STRING_EQUAL(r.role, "master");
+	CU_ASSERT(isnan(r.last_io));
+	CU_ASSERT_DOUBLE_EQUAL(r.offset, 1213, 0);
+	free(buf);
+	info_replication(junk, sizeof(junk) - 1, &r);
+	CU_ASSERT_STRING_EQUAL(r.role, "a-very-long-rol");	/* bounded */
+	CU_ASSERT(isnan(r.offset));
+	CU_ASSERT_DOUBLE_EQUAL(r.last_io, -1, 0);
+	info_replication("", 0, &r);
+	CU_ASSERT_STRING_EQUAL(r.role, "");
+}
+
 static void
 test_lf_same_as_crlf(void)
 {
@@ -294,6 +326,7 @@ main(void)
 	static const struct tu_test tests[] = {
 		TU_TEST(test_master),
 		TU_TEST(test_replica),
+		TU_TEST(test_replication_fields),
 		TU_TEST(test_lf_same_as_crlf),
 		TU_TEST(test_absent_and_conversions),
 		TU_TEST(test_junk),
