@@ -92,6 +92,17 @@ probe_tilted(const struct probe *pr)
 }
 
 static void	probe_round(struct target *);
+
+/* A bounded copy; every probe makes a few, so no snprintf. */
+static void
+copy(char *dst, size_t len, const char *src)
+{
+	size_t n = src != NULL ? strnlen(src, len - 1) : 0;
+
+	if (n > 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
 static void	arm_next(struct target *);
 
 /* ---- health ------------------------------------------------------------------ */
@@ -355,7 +366,7 @@ finish_round(struct target *t, enum presult r, const char *err)
 	t->inflight = 0;
 	t->result = r;
 	t->probe_ms = wall_ms();
-	snprintf(t->error, sizeof(t->error), "%s", err ? err : "");
+	copy(t->error, sizeof(t->error), err);
 	if (r == PR_AUTH && !t->auth_warned) {
 		t->auth_warned = 1;
 		log_warnx("instance %s: the probe cannot authenticate (%s); it "
@@ -396,8 +407,8 @@ info_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 		t->offset = (uint64_t)clamp(ir.offset, 0, 1e19);
 	if (ir.role[0] == '\0')
 		return;
-	snprintf(role, sizeof(role), "%s", strcmp(ir.role, "slave") == 0 ?
-	    "replica" : ir.role);
+	copy(role, sizeof(role), strcmp(ir.role, "slave") == 0 ? "replica" :
+	    ir.role);
 	if (t->role[0] != '\0' && strcmp(t->role, role) != 0) {
 		log_warnx("instance %s: role %s -> %s", t->name, t->role, role);
 		snprintf(t->prev_role, sizeof(t->prev_role), "%s", t->role);
@@ -406,7 +417,7 @@ info_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 		t->role_since_ms = wall_ms();
 		post_event(t->pr, t, "instance_role");
 	} else
-		snprintf(t->role, sizeof(t->role), "%s", role);
+		copy(t->role, sizeof(t->role), role);
 }
 
 static int
