@@ -243,6 +243,7 @@ struct target {
 	int		 inflight;
 	int		 retried;	/* this round reconnected once */
 	int		 auth_warned;
+	int		 stopped;	/* stopped on purpose: not probed */
 	int		 skip;		/* rounds left to skip (backoff) */
 	uint64_t	 sent_us;
 	/* The last probe. */

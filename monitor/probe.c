@@ -312,9 +312,13 @@ probe_agent_event(struct probe *pr, struct instance *in, const char *event,
 		health_set(pr, t, HS_DOWN, "crashed", detail);
 	} else if (strcmp(event, "stopping") == 0 ||
 	    strcmp(event, "stopped") == 0) {
-		if (t->state != HS_DOWN)
-			health_set(pr, t, HS_UNKNOWN, "stopped", detail);
-	} else if (strcmp(event, "running") == 0 && t->state != HS_UP) {
+		/* Stopped on purpose: not probed, no verdict, until it runs. */
+		t->stopped = 1;
+		health_set(pr, t, HS_UNKNOWN, "stopped", detail);
+		return;
+	}
+	t->stopped = 0;
+	if (strcmp(event, "running") == 0 && t->state != HS_UP) {
 		/* Confirm with a probe of our own, now. */
 		t->skip = 0;
 		if (!t->inflight)
@@ -373,7 +377,9 @@ finish_round(struct target *t, enum presult r, const char *err)
 		    "counts the answer as alive. Give it credentials: an "
 		    "instance line with USER PASSWORD-FILE", t->name, err);
 	}
-	if (r == PR_OK || r == PR_NOTREADY || r == PR_AUTH)
+	if (t->stopped)
+		;	/* a round that was under way when it was stopped */
+	else if (r == PR_OK || r == PR_NOTREADY || r == PR_AUTH)
 		probe_ok(pr, t);
 	else if (r == PR_CLOSED && !t->retried) {
 		/*
@@ -390,6 +396,13 @@ finish_round(struct target *t, enum presult r, const char *err)
 	} else
 		probe_failed(pr, t);
 	t->retried = 0;
+}
+
+/* Whether the agent says the process was stopped on purpose. */
+static int
+stopped_state(const char *s)
+{
+	return strcmp(s, "stopped") == 0 || strcmp(s, "stopping") == 0;
 }
 
 static void
@@ -535,7 +548,7 @@ timer_cb(evutil_socket_t fd, short ev, void *arg)
 	struct target *t = arg;
 
 	arm_next(t);
-	if (t->inflight)
+	if (t->inflight || t->stopped)
 		return;
 	if (t->skip > 0) {
 		t->skip--;
@@ -731,6 +744,8 @@ probe_sync(struct probe *pr)
 		    v[i]->addr, v[i]->kind[0] ? v[i]->kind : "redis",
 		    v[i]->probe_user[0] ? v[i]->probe_user : NULL, NULL,
 		    v[i]->probe_password[0] ? v[i]->probe_password : NULL, 0);
+		if ((t = hmap_get(pr->targets, v[i]->name)) != NULL)
+			t->stopped = stopped_state(v[i]->proc_state);
 	}
 	free(v);
 	pos = 0;

@@ -8,6 +8,7 @@
 #    /metrics.
 #  - r1 stopped on purpose, clients still sending through px1: px1 goes
 #    down, cause error, "all 1 backends failing"; the control center hears.
+#    r1 itself is unknown, not down: nobody is told of a stop they asked for.
 #  - r1 started again: px1 recovers (instance_up).
 [ -z "${BASH_VERSION:-}" ] && exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -48,6 +49,11 @@ say "px1 down $(( $(now_ms) - t0 )) ms after r1 stopped"
 instance_field "$P_HTTP" px1 '{state, cause, probe, backends}' | jq -c .
 check "the probe error names the backends" \
     grep -q 'all 1 backends failing' <<<"$(instance_field "$P_HTTP" px1 .probe.error)"
+# r1 itself was stopped on purpose: not a failure.
+check "r1, stopped on purpose, is unknown, not down" \
+    test "$(instance_field "$P_HTTP" r1 .state)" = unknown
+check "... and the control center heard nothing of r1 going down" \
+    eval '! grep "\"instance\":\"r1\"" "$T/cc.txt" | grep -q "instance_down\|instance_suspect"'
 check "PING through px1 still answers (twemproxy answers it itself)" \
     test "$(redis-cli -p "$P_PX" ping)" = PONG
 wait_for 10 "the control center got instance_down for px1, cause error" \
