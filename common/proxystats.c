@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "proxystats.h"
@@ -31,6 +32,7 @@ proxy_stats_parse(const char *text, size_t len, const json_t *prev,
 	json_t		*root, *pool, *srv, *next, *was;
 	const char	*pk, *sk;
 	uint64_t	 errs;
+	char		 key[256];
 
 	memset(st, 0, sizeof(*st));
 	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL)) ==
@@ -54,11 +56,13 @@ proxy_stats_parse(const char *text, size_t len, const json_t *prev,
 			    counter(srv, "server_eof");
 			st->backends++;
 			st->errors += errs;
-			was = prev != NULL ? json_object_get(prev, sk) : NULL;
+			/* Pools may list the same server: pool/server. */
+			snprintf(key, sizeof(key), "%.120s/%.120s", pk, sk);
+			was = prev != NULL ? json_object_get(prev, key) : NULL;
 			if (json_is_integer(was) &&
 			    errs > (uint64_t)json_integer_value(was))
 				st->failing++;
-			json_object_set_new(next, sk,
+			json_object_set_new(next, key,
 			    json_integer((json_int_t)(errs & INT64_MAX)));
 		}
 	}

@@ -495,6 +495,11 @@ rconn_cmd(struct rconn *rc, rconn_reply_cb *fn, void *arg, int argc,
 		fn(rc, NULL, rc->why ? rc->why : "not connected", arg);
 		return -1;
 	}
+	if (rc->ac == NULL) {
+		/* Called back from a drop still under way. */
+		fn(rc, NULL, "not connected", arg);
+		return -1;
+	}
 	q = req_new(rc, fn, arg);
 	if (redisAsyncCommandArgv(rc->ac, on_reply, q, argc, argv,
 	    argvlen) != REDIS_OK) {
@@ -517,6 +522,11 @@ rconn_cmdf(struct rconn *rc, rconn_reply_cb *fn, void *arg, const char *fmt,
 		fn(rc, NULL, rc->why ? rc->why : "not connected", arg);
 		return -1;
 	}
+	if (rc->ac == NULL) {
+		/* Called back from a drop still under way. */
+		fn(rc, NULL, "not connected", arg);
+		return -1;
+	}
 	q = req_new(rc, fn, arg);
 	va_start(ap, fmt);
 	rv = redisvAsyncCommand(rc->ac, on_reply, q, fmt, ap);
@@ -537,6 +547,11 @@ rconn_cmd_raw(struct rconn *rc, rconn_reply_cb *fn, void *arg,
 
 	if (rc->ac == NULL && rconn_connect(rc) == -1) {
 		fn(rc, NULL, rc->why ? rc->why : "not connected", arg);
+		return -1;
+	}
+	if (rc->ac == NULL) {
+		/* Called back from a drop still under way. */
+		fn(rc, NULL, "not connected", arg);
 		return -1;
 	}
 	q = req_new(rc, fn, arg);

@@ -5,7 +5,8 @@
  * Every notification becomes one job per configured hook.  Jobs of one
  * hook and one instance run one at a time, in the order they came
  * (Sentinel runs its scripts concurrently, so they can arrive out of
- * order); different instances run side by side, up to MAX_RUNNING.  The
+ * order); different instances run side by side, up to MAX_RUNNING of
+ * each hook, so a dead Alertmanager does not hold up the script.  The
  * queue holds at most hook-queue-size jobs: more are dropped, counted and
  * logged.
  *
@@ -59,6 +60,7 @@ struct job {
 /* The jobs of one hook and one instance. */
 struct lane {
 	struct hooks	*hk;
+	enum hkind	 kind;
 	char		*key;
 	struct job	*head, *tail;
 	int		 running;
@@ -77,8 +79,9 @@ struct lane {
 struct hooks {
 	struct monitor	*m;
 	struct hmap	*lanes;
-	struct lane	*ready, *ready_tail;
-	int		 running;
+	struct lane	*ready[3], *ready_tail[3];	/* per hkind */
+	int		 running[3];
+	struct event	*kick_ev;
 	uint64_t	 queued;	/* now */
 	struct hook_stats st;
 };
@@ -112,11 +115,11 @@ make_ready(struct lane *l)
 		return;
 	l->ready = 1;
 	l->next_ready = NULL;
-	if (hk->ready_tail != NULL)
-		hk->ready_tail->next_ready = l;
+	if (hk->ready_tail[l->kind] != NULL)
+		hk->ready_tail[l->kind]->next_ready = l;
 	else
-		hk->ready = l;
-	hk->ready_tail = l;
+		hk->ready[l->kind] = l;
+	hk->ready_tail[l->kind] = l;
 }
 
 /* The lane's head job is over. */
@@ -134,9 +137,10 @@ job_done(struct lane *l, int ok)
 	hk->queued--;
 	job_free(j);
 	l->running = 0;
-	hk->running--;
+	hk->running[l->kind]--;
 	make_ready(l);
-	kick(hk);
+	/* From the loop: job_done may run inside kick (a failure at once). */
+	event_active(hk->kick_ev, EV_TIMEOUT, 0);
 }
 
 /* ---- HTTP hooks ------------------------------------------------------------ */
@@ -347,34 +351,50 @@ kick(struct hooks *hk)
 	struct lane	*l;
 	struct job	*j;
 	const char	*url;
-	int		 rv;
+	int		 k;
 
-	while (hk->running < MAX_RUNNING && (l = hk->ready) != NULL) {
-		if ((hk->ready = l->next_ready) == NULL)
-			hk->ready_tail = NULL;
-		l->ready = 0;
-		if (l->head == NULL || l->running)
-			continue;
-		j = l->head;
-		l->running = 1;
-		hk->running++;
-		if (j->kind == HK_EXEC) {
-			if (exec_start(l, j) == -1)
-				job_done(l, 0);
-			continue;
+	for (k = 0; k < 3; k++) {
+		while (hk->running[k] < MAX_RUNNING &&
+		    (l = hk->ready[k]) != NULL) {
+			if ((hk->ready[k] = l->next_ready) == NULL)
+				hk->ready_tail[k] = NULL;
+			l->ready = 0;
+			if (l->head == NULL || l->running)
+				continue;
+			j = l->head;
+			l->running = 1;
+			hk->running[k]++;
+			if (j->kind == HK_EXEC) {
+				/* The hook as configured now (SIGHUP). */
+				if (m->conf->alert_exec == NULL) {
+					job_done(l, 1);
+					continue;
+				}
+				free(j->argv[0]);
+				j->argv[0] = xstrdup(m->conf->alert_exec);
+				if (exec_start(l, j) == -1)
+					job_done(l, 0);
+				continue;
+			}
+			url = j->kind == HK_WEBHOOK ? m->conf->alert_webhook :
+			    m->conf->alertmanager_url;
+			if (url == NULL) {
+				/* Unset by a reload while the job waited. */
+				job_done(l, 1);
+				continue;
+			}
+			/* On a failure at once http_done has run. */
+			(void)hclient_post(m->base, url, j->kind == HK_AM ?
+			    "/api/v2/alerts" : NULL, j->body, strlen(j->body),
+			    m->conf->http_timeout, http_done, l);
 		}
-		url = j->kind == HK_WEBHOOK ? m->conf->alert_webhook :
-		    m->conf->alertmanager_url;
-		if (url == NULL) {
-			/* Unset by a reload while the job waited. */
-			job_done(l, 1);
-			continue;
-		}
-		rv = hclient_post(m->base, url, j->kind == HK_AM ?
-		    "/api/v2/alerts" : NULL, j->body, strlen(j->body),
-		    m->conf->http_timeout, http_done, l);
-		(void)rv;	/* on failure http_done has run */
 	}
+}
+
+static void
+kick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	kick(arg);
 }
 
 static void
@@ -397,6 +417,7 @@ enqueue(struct hooks *hk, enum hkind kind, const char *instance,
 	if ((l = hmap_get(hk->lanes, key)) == NULL) {
 		l = xcalloc(1, sizeof(*l));
 		l->hk = hk;
+		l->kind = kind;
 		l->key = key;
 		l->fd = -1;
 		hmap_put(hk->lanes, l->key, l);
@@ -570,6 +591,22 @@ exec_job(struct monitor *m, const struct alert_note *n)
 	return j;
 }
 
+/*
+ * A resend to Alertmanager while the instance's last one still waits (an
+ * Alertmanager that does not answer) adds nothing: it is skipped.
+ */
+static int
+resend_waiting(struct hooks *hk, const char *instance)
+{
+	struct lane	*l;
+	char		*key;
+
+	xasprintf(&key, "%s/%s", hkind_names[HK_AM], instance);
+	l = hmap_get(hk->lanes, key);
+	free(key);
+	return l != NULL && l->head != NULL;
+}
+
 void
 hooks_notify(struct hooks *hk, const struct alert_note *n, int am_only)
 {
@@ -583,7 +620,8 @@ hooks_notify(struct hooks *hk, const struct alert_note *n, int am_only)
 		j->body = webhook_body(m, n);
 		enqueue(hk, HK_WEBHOOK, n->instance, j);
 	}
-	if (m->conf->alertmanager_url != NULL) {
+	if (m->conf->alertmanager_url != NULL && !(am_only &&
+	    resend_waiting(hk, n->instance))) {
 		j = xcalloc(1, sizeof(*j));
 		j->body = am_body(m, n);
 		enqueue(hk, HK_AM, n->instance, j);
@@ -597,6 +635,7 @@ hooks_new(struct monitor *m)
 
 	hk->m = m;
 	hk->lanes = hmap_new();
+	hk->kick_ev = event_new(m->base, -1, 0, kick_cb, hk);
 	return hk;
 }
 
@@ -626,6 +665,7 @@ hooks_free(struct hooks *hk)
 		free(l);
 	}
 	hmap_free(hk->lanes);
+	event_free(hk->kick_ev);
 	free(hk);
 }
 

@@ -80,7 +80,9 @@ struct outbox {
 	struct evbuffer	*wbuf;		/* records not written yet */
 	int		 need_sync;	/* wbuf holds additions */
 	uint64_t	 synced_seq;	/* events up to here are on disk */
+	uint64_t	 live_bytes;	/* of the records of waiting events */
 	struct event	*flush_ev;
+	struct event	*kick_ev;	/* kick() from the loop, never nested */
 	struct hmap	*queues;
 	struct queue	*ready, *ready_tail;
 	int		 inflight;
@@ -132,6 +134,7 @@ push(struct queue *q, struct item *it)
 		q->head = it;
 	q->tail = it;
 	q->ob->depth++;
+	q->ob->live_bytes += it->len + 24;
 }
 
 static void
@@ -142,8 +145,15 @@ pop(struct queue *q)
 	if ((q->head = it->next) == NULL)
 		q->tail = NULL;
 	q->ob->depth--;
+	q->ob->live_bytes -= it->len + 24;
 	free(it->body);
 	free(it);
+}
+
+static void
+kick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	kick(arg);
 }
 
 static void
@@ -152,7 +162,7 @@ retry_cb(evutil_socket_t fd, short ev, void *arg)
 	struct queue *q = arg;
 
 	make_ready(q);
-	kick(q->ob);
+	event_active(q->ob->kick_ev, EV_TIMEOUT, 0);
 }
 
 /* Appends a record; flush_cb writes it out from the loop. */
@@ -243,7 +253,8 @@ sent_cb(int status, const char *err, void *arg)
 		evtimer_add(q->retry, &tv);
 	}
 	make_ready(q);
-	kick(ob);
+	/* From the loop: sent_cb may run inside kick (a failure at once). */
+	event_active(ob->kick_ev, EV_TIMEOUT, 0);
 }
 
 /* Sends the heads of ready queues, up to MAX_INFLIGHT. */
@@ -344,15 +355,23 @@ flush_cb(evutil_socket_t fd, short ev, void *arg)
 	if (len > 0) {
 		n = ob->jfd == -1 ? -1 :
 		    write(ob->jfd, evbuffer_pullup(ob->wbuf, -1), len);
-		if (n != (ssize_t)len)
-			/* Still sent: only a restart before then loses them. */
+		if (n != (ssize_t)len) {
+			/*
+			 * Still sent: only a restart before then loses them.
+			 * A torn record would swallow the next one on replay:
+			 * back to the last whole record.
+			 */
 			log_errx("%s: write: %s", ob->journal_path, n == -1 ?
 			    strerror(errno) : "short write");
-		else if (ob->need_sync && fdatasync(ob->jfd) == -1)
-			log_errx("%s: fdatasync: %s", ob->journal_path,
-			    strerror(errno));
-		if (n > 0)
+			if (n > 0 && ftruncate(ob->jfd, ob->jsize) == -1)
+				log_errx("%s: ftruncate: %s", ob->journal_path,
+				    strerror(errno));
+		} else {
 			ob->jsize += n;
+			if (ob->need_sync && fdatasync(ob->jfd) == -1)
+				log_errx("%s: fdatasync: %s", ob->journal_path,
+				    strerror(errno));
+		}
 		evbuffer_drain(ob->wbuf, len);
 	}
 	ob->need_sync = 0;
@@ -361,7 +380,9 @@ flush_cb(evutil_socket_t fd, short ev, void *arg)
 		/* Nothing waits: the journal starts over. */
 		if (ftruncate(ob->jfd, 0) == 0)
 			ob->jsize = 0;
-	} else if (ob->jsize > JOURNAL_MAX)
+	} else if (ob->jsize > JOURNAL_MAX &&
+	    (uint64_t)ob->jsize > 2 * ob->live_bytes)
+		/* Mostly settled records: worth a rewrite (not every turn). */
 		journal_rewrite(ob);
 	while ((q = hmap_next(ob->queues, &pos)) != NULL)
 		make_ready(q);
@@ -487,6 +508,7 @@ outbox_new(struct monitor *m)
 	ob->jfd = -1;
 	ob->wbuf = evbuffer_new();
 	ob->flush_ev = event_new(m->base, -1, 0, flush_cb, ob);
+	ob->kick_ev = event_new(m->base, -1, 0, kick_cb, ob);
 	ob->rl = (struct ratelimit)RATELIMIT_INIT(10000, 20);
 	/*
 	 * Sequence numbers grow across restarts without a file of their
@@ -551,6 +573,7 @@ outbox_free(struct outbox *ob)
 		close(ob->jfd);
 	evbuffer_free(ob->wbuf);
 	event_free(ob->flush_ev);
+	event_free(ob->kick_ev);
 	free(ob->dir);
 	free(ob->journal_path);
 	free(ob->dead_path);

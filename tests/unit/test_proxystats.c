@@ -56,6 +56,28 @@ test_counts(void)
 	json_decref(next);
 }
 
+/* The same server in two pools: each pool's counters on their own. */
+static void
+test_shared_server(void)
+{
+	static const char a[] = "{\"service\":\"nutcracker\", "
+	    "\"p1\": {\"s\": {\"server_err\": 9}}, "
+	    "\"p2\": {\"s\": {\"server_err\": 1}}}";
+	static const char b[] = "{\"service\":\"nutcracker\", "
+	    "\"p1\": {\"s\": {\"server_err\": 9}}, "
+	    "\"p2\": {\"s\": {\"server_err\": 2}}}";
+	struct proxy_stats	 st;
+	json_t			*prev, *next;
+
+	prev = proxy_stats_parse(a, strlen(a), NULL, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(prev);
+	next = proxy_stats_parse(b, strlen(b), prev, &st);
+	CU_ASSERT_EQUAL(st.backends, 2);
+	CU_ASSERT_EQUAL(st.failing, 1);		/* p2's only */
+	json_decref(prev);
+	json_decref(next);
+}
+
 static void
 test_junk(void)
 {
@@ -98,6 +120,7 @@ main(void)
 {
 	static const struct tu_test tests[] = {
 		TU_TEST(test_counts),
+		TU_TEST(test_shared_server),
 		TU_TEST(test_junk),
 		TU_TEST(test_odd_values),
 	};
