@@ -163,8 +163,8 @@ instance_state(struct monitor *m, const struct instance *in, int64_t now)
 {
 	struct target *t = m->probe ? probe_target(m->probe, in->name) : NULL;
 
-	if (t != NULL && t->state != HS_UNKNOWN)
-		return hstate_name(t->state);
+	if (t != NULL && (t->state != HS_UNKNOWN || t->stopped))
+		return hstate_name(t->state);	/* stopped: unknown */
 	if (!instance_fresh(in, now) || in->sample_ms == 0)
 		return "unknown";	/* not sampled lately, or not yet */
 	return in->up ? "up" : "down";

@@ -712,6 +712,28 @@ split_addr(const char *addr, char *ip, size_t len, int *port)
 	return 0;
 }
 
+/*
+ * Not probed: an instance its agent stopped on purpose, or one its agent
+ * still reports on time but no longer mentions (stopped, or its watch line
+ * gone; a monitor restart forgets the agent's last word, but not this).
+ * An agent that is silent itself is no reason: that is what probes are for.
+ */
+static void
+sync_stopped(struct probe *pr, struct target *t, const struct instance *in)
+{
+	int64_t		 now = wall_ms();
+	uint64_t	 iv = in->host->interval_ms ? in->host->interval_ms :
+			    5000;
+	int		 agent_on_time, dropped;
+
+	agent_on_time = now - in->host->last_report_ms <= (int64_t)(3 * iv);
+	dropped = agent_on_time && now - in->last_seen_ms > (int64_t)(3 * iv);
+	t->stopped = stopped_state(in->proc_state) || dropped;
+	if (t->stopped && t->state != HS_UNKNOWN)
+		health_set(pr, t, HS_UNKNOWN, "stopped", dropped ?
+		    "no longer reported by its agent" : "stopped on purpose");
+}
+
 void
 probe_sync(struct probe *pr)
 {
@@ -745,7 +767,7 @@ probe_sync(struct probe *pr)
 		    v[i]->probe_user[0] ? v[i]->probe_user : NULL, NULL,
 		    v[i]->probe_password[0] ? v[i]->probe_password : NULL, 0);
 		if ((t = hmap_get(pr->targets, v[i]->name)) != NULL)
-			t->stopped = stopped_state(v[i]->proc_state);
+			sync_stopped(pr, t, v[i]);
 	}
 	free(v);
 	pos = 0;

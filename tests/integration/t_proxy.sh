@@ -8,7 +8,8 @@
 #    /metrics.
 #  - r1 stopped on purpose, clients still sending through px1: px1 goes
 #    down, cause error, "all 1 backends failing"; the control center hears.
-#    r1 itself is unknown, not down: nobody is told of a stop they asked for.
+#    r1 itself is unknown, not down: nobody is told of a stop they asked for,
+#    not even after a monitor restart.
 #  - r1 started again: px1 recovers (instance_up).
 [ -z "${BASH_VERSION:-}" ] && exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -54,6 +55,22 @@ check "r1, stopped on purpose, is unknown, not down" \
     test "$(instance_field "$P_HTTP" r1 .state)" = unknown
 check "... and the control center heard nothing of r1 going down" \
     eval '! grep "\"instance\":\"r1\"" "$T/cc.txt" | grep -q "instance_down\|instance_suspect"'
+# A monitor restart forgets the agent's stop event, but the agent no longer
+# reports r1: still not probed, still no verdict.
+MON_ARGS=(--port "$P_MON" --http-port "$P_HTTP" --data-dir "$T/mdata"
+    --probe-interval 300ms --probe-timeout 200ms --probe-failures 3
+    --control-center-url "http://127.0.0.1:$P_CC/events")
+stop_daemon mon
+start_monitor mon "${MON_ARGS[@]}"
+wait_for 15 "the restarted monitor hears from the agent again (px1 known)" \
+    '[ -n "$(instance_field $P_HTTP px1 .state)" ]'
+sleep 3
+check "after the restart r1 is still not down ($(instance_field "$P_HTTP" r1 .state))" \
+    test "$(instance_field "$P_HTTP" r1 .state)" != down
+check "... and still nothing of r1 at the control center" \
+    eval '! grep "\"instance\":\"r1\"" "$T/cc.txt" | grep -q "instance_down\|instance_suspect"'
+wait_for 20 "px1 is down again after the restart (its backend is still gone)" \
+    '[ "$(instance_field $P_HTTP px1 ".state + \" \" + .cause")" = "down error" ]'
 check "PING through px1 still answers (twemproxy answers it itself)" \
     test "$(redis-cli -p "$P_PX" ping)" = PONG
 wait_for 10 "the control center got instance_down for px1, cause error" \
