@@ -72,10 +72,9 @@ static int
 parse_watch(void *field, int argc, char **argv, char **cause)
 {
 	struct watch		**head = field, *w, **tail;
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
 	const char		*err;
 	char			 ip[64];
+	int			 port;
 
 	if (argc != 2 && argc != 4) {
 		*cause = xstrdup("usage: watch NAME IP:PORT [USER PASSWORD-FILE]");
@@ -86,7 +85,7 @@ parse_watch(void *field, int argc, char **argv, char **cause)
 		    "([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})", argv[0]);
 		return -1;
 	}
-	if (parse_hostport(argv[1], &ss, &len, &err) == -1) {
+	if (split_hostport(argv[1], ip, sizeof(ip), &port, &err) == -1) {
 		xasprintf(cause, "'%s': %s", argv[1], err);
 		return -1;
 	}
@@ -99,14 +98,8 @@ parse_watch(void *field, int argc, char **argv, char **cause)
 	}
 	w = xcalloc(1, sizeof(*w));
 	w->name = xstrdup(argv[0]);
-	fmt_addr((struct sockaddr *)&ss, ip, sizeof(ip));
-	*strrchr(ip, ':') = '\0';
-	if (ip[0] == '[') {
-		memmove(ip, ip + 1, strlen(ip));
-		ip[strlen(ip) - 1] = '\0';
-	}
 	w->ip = xstrdup(ip);
-	w->port = (int)ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	w->port = port;
 	if (argc == 4) {
 		w->user = xstrdup(argv[2]);
 		w->passfile = xstrdup(argv[3]);

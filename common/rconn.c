@@ -485,29 +485,47 @@ req_fail_now(struct rreq *q, const char *why)
 	free(q);
 }
 
+/*
+ * The start of every command: a connection (made if needed) and a request
+ * with its timer.  NULL: the callback has run with why.
+ */
+static struct rreq *
+cmd_begin(struct rconn *rc, rconn_reply_cb *fn, void *arg)
+{
+	if (rc->ac == NULL && rconn_connect(rc) == -1) {
+		fn(rc, NULL, rc->why ? rc->why : "not connected", arg);
+		return NULL;
+	}
+	if (rc->ac == NULL) {
+		/* Called back from a drop still under way. */
+		fn(rc, NULL, "not connected", arg);
+		return NULL;
+	}
+	return req_new(rc, fn, arg);
+}
+
+/* The end: hiredis took the command (rv), or the request fails now. */
+static int
+cmd_end(struct rreq *q, int rv)
+{
+	if (rv != REDIS_OK) {
+		req_fail_now(q, "cannot queue the command");
+		return -1;
+	}
+	q->rc->sent++;
+	return 0;
+}
+
 int
 rconn_cmd(struct rconn *rc, rconn_reply_cb *fn, void *arg, int argc,
     const char **argv, const size_t *argvlen)
 {
 	struct rreq *q;
 
-	if (rc->ac == NULL && rconn_connect(rc) == -1) {
-		fn(rc, NULL, rc->why ? rc->why : "not connected", arg);
+	if ((q = cmd_begin(rc, fn, arg)) == NULL)
 		return -1;
-	}
-	if (rc->ac == NULL) {
-		/* Called back from a drop still under way. */
-		fn(rc, NULL, "not connected", arg);
-		return -1;
-	}
-	q = req_new(rc, fn, arg);
-	if (redisAsyncCommandArgv(rc->ac, on_reply, q, argc, argv,
-	    argvlen) != REDIS_OK) {
-		req_fail_now(q, "cannot queue the command");
-		return -1;
-	}
-	rc->sent++;
-	return 0;
+	return cmd_end(q, redisAsyncCommandArgv(rc->ac, on_reply, q, argc,
+	    argv, argvlen));
 }
 
 int
@@ -518,25 +536,12 @@ rconn_cmdf(struct rconn *rc, rconn_reply_cb *fn, void *arg, const char *fmt,
 	va_list		 ap;
 	int		 rv;
 
-	if (rc->ac == NULL && rconn_connect(rc) == -1) {
-		fn(rc, NULL, rc->why ? rc->why : "not connected", arg);
+	if ((q = cmd_begin(rc, fn, arg)) == NULL)
 		return -1;
-	}
-	if (rc->ac == NULL) {
-		/* Called back from a drop still under way. */
-		fn(rc, NULL, "not connected", arg);
-		return -1;
-	}
-	q = req_new(rc, fn, arg);
 	va_start(ap, fmt);
 	rv = redisvAsyncCommand(rc->ac, on_reply, q, fmt, ap);
 	va_end(ap);
-	if (rv != REDIS_OK) {
-		req_fail_now(q, "cannot queue the command");
-		return -1;
-	}
-	rc->sent++;
-	return 0;
+	return cmd_end(q, rv);
 }
 
 int
@@ -545,23 +550,10 @@ rconn_cmd_raw(struct rconn *rc, rconn_reply_cb *fn, void *arg,
 {
 	struct rreq *q;
 
-	if (rc->ac == NULL && rconn_connect(rc) == -1) {
-		fn(rc, NULL, rc->why ? rc->why : "not connected", arg);
+	if ((q = cmd_begin(rc, fn, arg)) == NULL)
 		return -1;
-	}
-	if (rc->ac == NULL) {
-		/* Called back from a drop still under way. */
-		fn(rc, NULL, "not connected", arg);
-		return -1;
-	}
-	q = req_new(rc, fn, arg);
-	if (redisAsyncFormattedCommand(rc->ac, on_reply, q, cmd, len) !=
-	    REDIS_OK) {
-		req_fail_now(q, "cannot queue the command");
-		return -1;
-	}
-	rc->sent++;
-	return 0;
+	return cmd_end(q, redisAsyncFormattedCommand(rc->ac, on_reply, q, cmd,
+	    len));
 }
 
 int

@@ -664,3 +664,37 @@ valid_name(const char *s)
 	}
 	return 1;
 }
+
+void
+str_copy(char *dst, size_t len, const char *src)
+{
+	size_t n = src != NULL ? strnlen(src, len - 1) : 0;
+
+	if (n > 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+int
+split_hostport(const char *s, char *ip, size_t iplen, int *port,
+    const char **cause)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl;
+	char			 buf[64], *p = buf, *colon;
+
+	if (parse_hostport(s, &ss, &sl, cause) == -1)
+		return -1;
+	fmt_addr((struct sockaddr *)&ss, buf, sizeof(buf));
+	if ((colon = strrchr(buf, ':')) != NULL)
+		*colon = '\0';
+	if (*p == '[') {
+		p++;
+		p[strlen(p) - 1] = '\0';
+	}
+	str_copy(ip, iplen, p);
+	*port = ss.ss_family == AF_INET6 ?
+	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
+	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return 0;
+}

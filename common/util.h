@@ -78,6 +78,14 @@ int	set_nonblock(int fd);
 void	random_bytes(void *, size_t);
 uint64_t random_u64(void);
 
+/*
+ * Copies at most len - 1 bytes of src (NULL: none) and a NUL: the bounded
+ * copy of hot paths (ingest, probes), where snprintf costs too much.
+ */
+void	str_copy(char *dst, size_t len, const char *src);
+/* "IP:PORT" or "[IPv6]:PORT" into the bare IP literal and the port. */
+int	split_hostport(const char *, char *ip, size_t iplen, int *port,
+	    const char **cause);
 /* Checks a name against [A-Za-z0-9_][A-Za-z0-9_.-]{0,63}. */
 int	valid_name(const char *);
 /*

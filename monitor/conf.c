@@ -4,9 +4,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <ctype.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -40,10 +37,9 @@ static int
 parse_instance(void *field, int argc, char **argv, char **cause)
 {
 	struct probe_conf	**head = field, *p, **tail;
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
 	const char		*err;
-	char			 ip[64], *colon;
+	char			 ip[64];
+	int			 port;
 
 	if (argc != 2 && argc != 4) {
 		*cause = xstrdup("usage: instance NAME IP:PORT "
@@ -55,7 +51,7 @@ parse_instance(void *field, int argc, char **argv, char **cause)
 		    "([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})", argv[0]);
 		return -1;
 	}
-	if (parse_hostport(argv[1], &ss, &len, &err) == -1) {
+	if (split_hostport(argv[1], ip, sizeof(ip), &port, &err) == -1) {
 		xasprintf(cause, "'%s': %s", argv[1], err);
 		return -1;
 	}
@@ -72,15 +68,8 @@ parse_instance(void *field, int argc, char **argv, char **cause)
 	}
 	p = xcalloc(1, sizeof(*p));
 	p->name = xstrdup(argv[0]);
-	fmt_addr((struct sockaddr *)&ss, ip, sizeof(ip));
-	if ((colon = strrchr(ip, ':')) != NULL)
-		*colon = '\0';
-	if (ip[0] == '[') {
-		memmove(ip, ip + 1, strlen(ip));
-		ip[strlen(ip) - 1] = '\0';
-	}
 	p->ip = xstrdup(ip);
-	p->port = (int)ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	p->port = port;
 	if (argc == 4) {
 		p->user = xstrdup(argv[2]);
 		p->passfile = xstrdup(argv[3]);

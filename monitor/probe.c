@@ -93,16 +93,6 @@ probe_tilted(const struct probe *pr)
 
 static void	probe_round(struct target *);
 
-/* A bounded copy; every probe makes a few, so no snprintf. */
-static void
-copy(char *dst, size_t len, const char *src)
-{
-	size_t n = src != NULL ? strnlen(src, len - 1) : 0;
-
-	if (n > 0)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
 static void	arm_next(struct target *);
 
 /* ---- health ------------------------------------------------------------------ */
@@ -370,7 +360,7 @@ finish_round(struct target *t, enum presult r, const char *err)
 	t->inflight = 0;
 	t->result = r;
 	t->probe_ms = wall_ms();
-	copy(t->error, sizeof(t->error), err);
+	str_copy(t->error, sizeof(t->error), err);
 	if (r == PR_AUTH && !t->auth_warned) {
 		t->auth_warned = 1;
 		log_warnx("instance %s: the probe cannot authenticate (%s); it "
@@ -420,7 +410,7 @@ info_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 		t->offset = (uint64_t)clamp(ir.offset, 0, 1e19);
 	if (ir.role[0] == '\0')
 		return;
-	copy(role, sizeof(role), strcmp(ir.role, "slave") == 0 ? "replica" :
+	str_copy(role, sizeof(role), strcmp(ir.role, "slave") == 0 ? "replica" :
 	    ir.role);
 	if (t->role[0] != '\0' && strcmp(t->role, role) != 0) {
 		log_warnx("instance %s: role %s -> %s", t->name, t->role, role);
@@ -430,7 +420,7 @@ info_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 		t->role_since_ms = wall_ms();
 		post_event(t->pr, t, "instance_role");
 	} else
-		copy(t->role, sizeof(t->role), role);
+		str_copy(t->role, sizeof(t->role), role);
 }
 
 static int
@@ -688,30 +678,6 @@ target_update(struct probe *pr, const char *name, const char *host,
 	}
 }
 
-/* "IP:PORT" or "[IP]:PORT" into ip and port. */
-static int
-split_addr(const char *addr, char *ip, size_t len, int *port)
-{
-	const char	*colon = strrchr(addr, ':');
-	size_t		 n;
-	long long	 p;
-
-	if (colon == NULL || parse_ll(colon + 1, &p) == -1 || p < 1 ||
-	    p > 65535)
-		return -1;
-	n = (size_t)(colon - addr);
-	if (n > 1 && addr[0] == '[' && addr[n - 1] == ']') {
-		addr++;
-		n -= 2;
-	}
-	if (n == 0 || n >= len)
-		return -1;
-	memcpy(ip, addr, n);
-	ip[n] = '\0';
-	*port = (int)p;
-	return 0;
-}
-
 /*
  * Not probed: an instance its agent stopped on purpose, or one its agent
  * still reports on time but no longer mentions (stopped, or its watch line
@@ -743,6 +709,7 @@ probe_sync(struct probe *pr)
 	struct target		*t, **dead = NULL;
 	size_t			 n, i, pos = 0, ndead = 0;
 	char			 ip[64];
+	const char		*perr;
 	int			 port;
 
 	while ((t = hmap_next(pr->targets, &pos)) != NULL)
@@ -760,8 +727,10 @@ probe_sync(struct probe *pr)
 		if ((t = hmap_get(pr->targets, v[i]->name)) != NULL &&
 		    t->mark && t->configured)
 			continue;	/* an instance line wins */
-		if (split_addr(v[i]->addr, ip, sizeof(ip), &port) == -1)
-			continue;	/* no address reported yet */
+		/* From the agent: an IP literal and a port, or nothing. */
+		if (split_hostport(v[i]->addr, ip, sizeof(ip), &port,
+		    &perr) == -1)
+			continue;	/* no address reported yet, or junk */
 		target_update(pr, v[i]->name, v[i]->host->name, ip, port,
 		    v[i]->addr, v[i]->kind[0] ? v[i]->kind : "redis",
 		    v[i]->probe_user[0] ? v[i]->probe_user : NULL, NULL,

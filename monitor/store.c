@@ -212,16 +212,6 @@ instance_fresh(const struct instance *in, int64_t now_ms)
 }
 
 static void
-copy_str(char *dst, size_t len, const char *src)
-{
-	size_t n = src ? strnlen(src, len - 1) : 0;
-
-	/* Ingest calls this a dozen times per sample: no snprintf here. */
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-static void
 ingest_instance(struct store *st, struct host *h, int64_t t, int current,
     const Ccnode__InstanceSample *is)
 {
@@ -275,18 +265,18 @@ ingest_instance(struct store *st, struct host *h, int64_t t, int current,
 	}
 	in->last_seen_ms = now;
 	in->sample_ms = t;
-	copy_str(in->addr, sizeof(in->addr), is->addr);
-	copy_str(in->kind, sizeof(in->kind), is->kind);
-	copy_str(in->proc_state, sizeof(in->proc_state), is->state);
-	copy_str(in->probe_user, sizeof(in->probe_user), is->probe_user);
-	copy_str(in->probe_password, sizeof(in->probe_password),
+	str_copy(in->addr, sizeof(in->addr), is->addr);
+	str_copy(in->kind, sizeof(in->kind), is->kind);
+	str_copy(in->proc_state, sizeof(in->proc_state), is->state);
+	str_copy(in->probe_user, sizeof(in->probe_user), is->probe_user);
+	str_copy(in->probe_password, sizeof(in->probe_password),
 	    is->probe_password);
 	in->up = is->up;
 	in->proxy_stats = is->proxy_stats;
 	in->proxy_backends = is->proxy_backends;
 	in->proxy_failing = is->proxy_backends_failing;
 	in->proxy_errors = is->proxy_backend_errors;
-	copy_str(in->error, sizeof(in->error), is->error);
+	str_copy(in->error, sizeof(in->error), is->error);
 	in->rtt_us = is->rtt_us;
 	if (st->idx_up >= 0)
 		series_add(in->series, st->idx_up, t, is->up ? 1 : 0);
@@ -298,12 +288,12 @@ ingest_instance(struct store *st, struct host *h, int64_t t, int current,
 		in->values[i] = is->values[i];
 	for (; i < RM_COUNT; i++)
 		in->values[i] = NAN;
-	copy_str(in->role, sizeof(in->role), is->role);
-	copy_str(in->version, sizeof(in->version), is->redis_version);
-	copy_str(in->run_id, sizeof(in->run_id), is->run_id);
-	copy_str(in->mode, sizeof(in->mode), is->mode);
-	copy_str(in->master_addr, sizeof(in->master_addr), is->master_addr);
-	copy_str(in->policy, sizeof(in->policy), is->maxmemory_policy);
+	str_copy(in->role, sizeof(in->role), is->role);
+	str_copy(in->version, sizeof(in->version), is->redis_version);
+	str_copy(in->run_id, sizeof(in->run_id), is->run_id);
+	str_copy(in->mode, sizeof(in->mode), is->mode);
+	str_copy(in->master_addr, sizeof(in->master_addr), is->master_addr);
+	str_copy(in->policy, sizeof(in->policy), is->maxmemory_policy);
 
 	n = MINIMUM(is->n_dbs, (size_t)INFO_MAX_DBS);
 	if ((int)n != in->ndbs) {
@@ -325,9 +315,9 @@ ingest_instance(struct store *st, struct host *h, int64_t t, int current,
 		in->nreplicas = (int)n;
 	}
 	for (i = 0; i < n; i++) {
-		copy_str(in->replicas[i].addr, sizeof(in->replicas[i].addr),
+		str_copy(in->replicas[i].addr, sizeof(in->replicas[i].addr),
 		    is->replicas[i]->addr);
-		copy_str(in->replicas[i].state, sizeof(in->replicas[i].state),
+		str_copy(in->replicas[i].state, sizeof(in->replicas[i].state),
 		    is->replicas[i]->state);
 		in->replicas[i].offset = is->replicas[i]->offset;
 		in->replicas[i].lag = is->replicas[i]->lag;
@@ -366,9 +356,9 @@ ingest_event(struct store *st, struct host *h, const Ccnode__ProcessEvent *e)
 	}
 	if (in == NULL || in->host != h || e->time_ms < in->event_ms)
 		return;
-	copy_str(in->event, sizeof(in->event), e->event);
-	copy_str(in->event_detail, sizeof(in->event_detail), e->detail);
-	copy_str(in->proc_state, sizeof(in->proc_state), e->event);
+	str_copy(in->event, sizeof(in->event), e->event);
+	str_copy(in->event_detail, sizeof(in->event_detail), e->detail);
+	str_copy(in->proc_state, sizeof(in->proc_state), e->event);
 	in->event_ms = e->time_ms;
 	/*
 	 * Health takes only news: a report resent after a monitor restart
@@ -407,7 +397,7 @@ store_ingest(struct store *st, struct host *h, const Ccnode__Report *r,
 	}
 	h->last_report_ms = wall_ms();
 	if (as != NULL) {
-		copy_str(h->version, sizeof(h->version), as->version);
+		str_copy(h->version, sizeof(h->version), as->version);
 		h->spool_reports = as->spool_reports;
 		h->spool_bytes = as->spool_bytes;
 		h->dropped = as->dropped_reports;
@@ -416,7 +406,7 @@ store_ingest(struct store *st, struct host *h, const Ccnode__Report *r,
 	}
 	h->sample_ms = r->time_ms;
 	if (hs != NULL) {
-		copy_str(h->ip, sizeof(h->ip), hs->ip);
+		str_copy(h->ip, sizeof(h->ip), hs->ip);
 		n = MINIMUM(hs->n_values, (size_t)HM_COUNT);
 		for (i = 0; i < n; i++)
 			h->values[i] = hs->values[i];

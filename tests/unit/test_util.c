@@ -396,6 +396,32 @@ test_random(void)
 	CU_ASSERT(random_u64() != random_u64());
 }
 
+static void
+test_split_hostport(void)
+{
+	char		 ip[64], small[4];
+	int		 port = 0;
+	const char	*err = NULL;
+
+	CU_ASSERT_EQUAL(split_hostport("127.0.0.1:6379", ip, sizeof(ip), &port,
+	    &err), 0);
+	CU_ASSERT_STRING_EQUAL(ip, "127.0.0.1");
+	CU_ASSERT_EQUAL(port, 6379);
+	CU_ASSERT_EQUAL(split_hostport("[::1]:7000", ip, sizeof(ip), &port,
+	    &err), 0);
+	CU_ASSERT_STRING_EQUAL(ip, "::1");
+	CU_ASSERT_EQUAL(port, 7000);
+	CU_ASSERT_EQUAL(split_hostport("localhost:6379", ip, sizeof(ip), &port,
+	    &err), -1);
+	CU_ASSERT_EQUAL(split_hostport("127.0.0.1", ip, sizeof(ip), &port,
+	    &err), -1);
+	CU_ASSERT_EQUAL(split_hostport("", ip, sizeof(ip), &port, &err), -1);
+	str_copy(small, sizeof(small), "abcdef");
+	CU_ASSERT_STRING_EQUAL(small, "abc");
+	str_copy(small, sizeof(small), NULL);
+	CU_ASSERT_STRING_EQUAL(small, "");
+}
+
 int
 main(void)
 {
@@ -409,6 +435,7 @@ main(void)
 		TU_TEST(test_files),
 		TU_TEST(test_random),
 		TU_TEST(test_escape),
+		TU_TEST(test_split_hostport),
 	};
 
 	return tu_main("util", tests, nitems(tests));
