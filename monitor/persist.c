@@ -189,6 +189,7 @@ write_instance(struct writer *w, struct arena *a, const struct instance *in)
 	ir.dbs = dbp;
 	ir.sample_ms = in->sample_ms;
 	ir.last_seen_ms = in->last_seen_ms;
+	ir.proc_state = (char *)in->proc_state;
 	ir.n_series = series_export(in->series, a, &ir.series);
 	rec.rec_case = CCNODE__HISTORY_RECORD__REC_INSTANCE;
 	rec.instance = &ir;
@@ -481,6 +482,8 @@ load_instance(struct persist *p, const Ccnode__InstanceRecord *r)
 	}
 	in->sample_ms = r->sample_ms;
 	in->last_seen_ms = r->last_seen_ms;
+	/* A stop asked for before the restart is still no failure. */
+	str_copy(in->proc_state, sizeof(in->proc_state), r->proc_state);
 	for (i = 0; i < r->n_series; i++)
 		series_import(in->series, r->series[i]);
 }
