@@ -107,6 +107,7 @@ stats_parse(struct inst *in, const char *text, size_t len)
 	in->failing = st.failing;
 	in->backend_errors = st.errors;
 	in->stats_ok = 1;
+	proxy_stats_clear(&st);
 }
 
 static void

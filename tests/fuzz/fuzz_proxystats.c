@@ -22,11 +22,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	prev = proxy_stats_parse((const char *)data, size, NULL, &st);
 	if (st.failing != 0 || st.backends > PROXYSTATS_MAX_SERVERS)
 		abort();
+	proxy_stats_clear(&st);
 	next = proxy_stats_parse((const char *)data, size, prev, &st);
 	/* The same counters again: nothing rose, nothing is failing. */
 	if (st.failing != 0 || st.backends > PROXYSTATS_MAX_SERVERS ||
 	    (prev == NULL) != (next == NULL))
 		abort();
+	proxy_stats_clear(&st);
 	json_decref(prev);
 	json_decref(next);
 	return 0;

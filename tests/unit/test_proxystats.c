@@ -40,18 +40,34 @@ test_counts(void)
 	CU_ASSERT_EQUAL(st.backends, 3);
 	CU_ASSERT_EQUAL(st.errors, 11);
 	CU_ASSERT_EQUAL(st.failing, 0);	/* no earlier reading */
+	CU_ASSERT_EQUAL(st.client_connections, 1);
+	CU_ASSERT_EQUAL(st.total_connections, 3);
+	CU_ASSERT_EQUAL(st.requests, 10);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st.servers);
+	CU_ASSERT_STRING_EQUAL(st.servers[0].pool, "alpha");
+	CU_ASSERT_STRING_EQUAL(st.servers[0].name, "s1");
+	CU_ASSERT_EQUAL(st.servers[0].errors, 6);
+	CU_ASSERT_EQUAL(st.servers[0].requests, 10);
+	CU_ASSERT_STRING_EQUAL(st.servers[2].name, "s3");
+	CU_ASSERT_EQUAL(st.servers[2].errors, 5);
+	proxy_stats_clear(&st);
 
 	next = proxy_stats_parse(stats2, strlen(stats2), prev, &st);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(next);
 	CU_ASSERT_EQUAL(st.backends, 3);
 	CU_ASSERT_EQUAL(st.errors, 18);
 	CU_ASSERT_EQUAL(st.failing, 1);
+	CU_ASSERT_EQUAL(st.servers[0].failing, 1);	/* s1 */
+	CU_ASSERT_EQUAL(st.servers[1].failing, 0);
+	CU_ASSERT_EQUAL(st.servers[2].failing, 0);
 	json_decref(prev);
+	proxy_stats_clear(&st);
 
 	/* The same reading again: nothing failing. */
 	prev = next;
 	next = proxy_stats_parse(stats2, strlen(stats2), prev, &st);
 	CU_ASSERT_EQUAL(st.failing, 0);
+	proxy_stats_clear(&st);
 	json_decref(prev);
 	json_decref(next);
 }
@@ -71,9 +87,11 @@ test_shared_server(void)
 
 	prev = proxy_stats_parse(a, strlen(a), NULL, &st);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(prev);
+	proxy_stats_clear(&st);
 	next = proxy_stats_parse(b, strlen(b), prev, &st);
 	CU_ASSERT_EQUAL(st.backends, 2);
 	CU_ASSERT_EQUAL(st.failing, 1);		/* p2's only */
+	proxy_stats_clear(&st);
 	json_decref(prev);
 	json_decref(next);
 }
@@ -112,6 +130,7 @@ test_odd_values(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	CU_ASSERT_EQUAL(st.backends, 1);
 	CU_ASSERT_EQUAL(st.errors, 0);
+	proxy_stats_clear(&st);
 	json_decref(j);
 }
 
