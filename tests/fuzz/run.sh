@@ -5,7 +5,8 @@
 # in the build tree.
 #
 #   FUZZ_SECONDS   time per harness (default 10)
-#   FUZZ_TARGETS   which harnesses (default: frame conf info query proxystats)
+#   FUZZ_TARGETS   which harnesses (default: frame conf info query proxystats
+#                  cmdstats monline)
 #   CCNODE_SKIP_FUZZ   set: skip (exit 77), as the sanitizer re-run does
 set -u
 
@@ -17,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 srcdir=${top_srcdir:-$here/../..}
 builddir=${top_builddir:-.}
 secs=${FUZZ_SECONDS:-10}
-targets=${FUZZ_TARGETS:-"frame conf info query proxystats"}
+targets=${FUZZ_TARGETS:-"frame conf info query proxystats cmdstats monline"}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ccnode-fuzz.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
