@@ -101,6 +101,8 @@ instance_value(struct alerts *as, struct instance *in, int idx)
 		return lag;
 	case D_PROXY_FAILING:
 		return in->proxy_stats ? in->proxy_failing : NAN;
+	case D_SLOWLOG_RATE:
+		return analytics_slowlog_rate(in);
 	case D_PROBE_RTT:
 		t = probe_target(as->m->probe, in->name);
 		return t == NULL || t->result != PR_OK ? NAN :

@@ -250,6 +250,8 @@ instance_json(struct monitor *m, const struct instance *in, int full)
 		    "total", (json_int_t)in->proxy_backends,
 		    "failing", (json_int_t)in->proxy_failing,
 		    "errors", json_u64(in->proxy_errors)));
+	/* Interface processes: the proxy's figures; analytics sources. */
+	analytics_instance_json(in, o, instance_fresh(in, now));
 	if (in->proc_state[0] != '\0') {
 		/* Supervised: the agent's view of the process. */
 		s = json_object();
@@ -515,6 +517,9 @@ api_instance(struct monitor *m, struct evhttp_request *req, const char *name,
 	struct instance	*in = store_instance(m->store, name);
 	struct target	*t = m->probe ? probe_target(m->probe, name) : NULL;
 	struct query	 q;
+	const char *const *allowed;
+	json_t		*j;
+	int		 code;
 
 	if (in == NULL && t != NULL && *sub == '\0') {
 		if (query_parse(req, no_params, &q) == -1)
@@ -529,6 +534,17 @@ api_instance(struct monitor *m, struct evhttp_request *req, const char *name,
 	}
 	if (strcmp(sub, "series") == 0) {
 		series_reply(req, SK_INSTANCE, in->series);
+		return;
+	}
+	if ((allowed = analytics_params(sub)) != NULL &&
+	    m->analytics != NULL) {
+		/* top-commands, latency-dist, hotkeys, bigkeys..., slowlog */
+		if (query_parse(req, allowed, &q) == -1)
+			return;
+		j = analytics_query(m->analytics, in, sub, &q.kv, wall_ms(),
+		    &code);
+		http_send_json(req, code, j);
+		query_free(&q);
 		return;
 	}
 	if (*sub != '\0') {

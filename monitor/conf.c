@@ -14,6 +14,7 @@
 
 #define LOG_COMP "config"
 #include "log.h"
+#include "cmdstats.h"
 #include "monitor.h"
 #include "util.h"
 
@@ -102,6 +103,7 @@ static const struct {
 	{ "redis_replication_lag_seconds", D_REPL_LAG },
 	{ "redis_probe_rtt_seconds", D_PROBE_RTT },
 	{ "ccnode_proxy_backends_failing", D_PROXY_FAILING },
+	{ "redis_slowlog_rate", D_SLOWLOG_RATE },
 };
 
 /* Gauges only: a counter's running total means little against a threshold. */
@@ -124,6 +126,84 @@ alert_metric(const char *name, int *host)
 			    D_HOST + (int)i;
 		}
 	return -1;
+}
+
+/* ---- latency-ladder EDGE... ---------------------------------------------- */
+
+/* A duration with a unit, "us" included: 0 and microseconds, or -1. */
+static int
+parse_edge_us(const char *s, uint64_t *us)
+{
+	size_t		 len = strlen(s);
+	long long	 ll;
+	uint64_t	 ms;
+	char		 num[32];
+
+	if (len > 2 && len < sizeof(num) && strcmp(s + len - 2, "us") == 0) {
+		memcpy(num, s, len - 2);
+		num[len - 2] = '\0';
+		if (parse_ll(num, &ll) == -1 || ll < 1)
+			return -1;
+		*us = (uint64_t)ll;
+		return 0;
+	}
+	if (parse_duration_ms(s, &ms) == -1 || ms < 1 || ms > 1000000)
+		return -1;
+	*us = ms * 1000;
+	return 0;
+}
+
+/*
+ * The agents' latency histograms are Redis's LATENCY HISTOGRAM buckets,
+ * whose upper edges are about 1.032 * 2^i us (1, 2, 4, 8, 16, 33, 66,
+ * ..., 1056, 2113, 4227, 8454, ...; lat_bucket_upper in cmdstats.h).  A
+ * configured edge is realised as the nearest bucket edge on a log scale
+ * (the one nearer its geometric mean with the next): 1ms is 1056us, 5ms
+ * 4227us, 50ms 67633us, 100ms 135266us.
+ */
+static int
+parse_ladder(void *field, int argc, char **argv, char **cause)
+{
+	struct latency_ladder	*l = field, nl;
+	uint64_t		 us, lo, hi;
+	int			 i, k;
+
+	if (argc < 1 || argc > LADDER_EDGES_MAX) {
+		xasprintf(cause, "1 to %d edges, in increasing order "
+		    "(example: 1ms 2ms 5ms 10ms 50ms 100ms)", LADDER_EDGES_MAX);
+		return -1;
+	}
+	memset(&nl, 0, sizeof(nl));
+	for (i = 0; i < argc; i++) {
+		if (parse_edge_us(argv[i], &us) == -1 || us > 1000000000ULL) {
+			xasprintf(cause, "'%s' is not a duration from 1us to "
+			    "1000s with a unit (us, ms, s)", argv[i]);
+			return -1;
+		}
+		if (i > 0 && us <= nl.conf_us[i - 1]) {
+			xasprintf(cause, "'%s' is not above the edge before it",
+			    argv[i]);
+			return -1;
+		}
+		for (k = 0; k < LAT_BUCKETS - 3 &&
+		    lat_bucket_upper(k + 1) <= us; k++)
+			;
+		lo = lat_bucket_upper(k);
+		hi = lat_bucket_upper(k + 1);
+		nl.conf_us[i] = us;
+		nl.edge_us[i] = (long double)us * us <= (long double)lo * hi ?
+		    lo : hi;
+		if (i > 0 && nl.edge_us[i] == nl.edge_us[i - 1]) {
+			xasprintf(cause, "'%s' and '%s' both fall on %lluus "
+			    "(the edge of one latency histogram bucket)",
+			    argv[i - 1], argv[i],
+			    (unsigned long long)nl.edge_us[i]);
+			return -1;
+		}
+	}
+	nl.n = argc;
+	*l = nl;
+	return 0;
 }
 
 /* ---- rule NAME METRIC OP THRESHOLD [for D] [severity S] [labels k=v,...] -- */
@@ -349,7 +429,8 @@ const struct conf_def monitor_conf_defs[] = {
 	{ "max-instances", CONF_INT, CONF_RELOAD, F(max_instances), "50000", 1,
 	  10000000, NULL, NULL, NULL, "N", "Instances tracked; more are "
 	  "ignored and logged. At full retention each costs about 480 KiB "
-	  "of memory and of history.db." },
+	  "of memory and of history.db, and its analytics (top commands, hot "
+	  "keys) 0.2 to 1.5 MB more of memory." },
 	{ "log-level", CONF_ENUM, CONF_RELOAD, F(log_level), "info", 0, 0,
 	  log_levels, NULL, NULL, "debug|info|notice|warn|error",
 	  "Least severe level logged." },
@@ -383,8 +464,9 @@ const struct conf_def monitor_conf_defs[] = {
 	  "evaluated on every sample of every instance (or host, for "
 	  "ccnode_host_* metrics).  OP: > >= < <= == !=.  Metrics: the "
 	  "gauges of /metrics, redis_up (probe), "
-	  "redis_replication_lag_seconds, redis_probe_rtt_seconds.  "
-	  "instance_down and instance_suspect are built in." },
+	  "redis_replication_lag_seconds, redis_probe_rtt_seconds, "
+	  "redis_slowlog_rate (new slowlog entries per second, lost ones "
+	  "included).  instance_down and instance_suspect are built in." },
 	{ "alert-exec", CONF_STRING, CONF_RELOAD, F(alert_exec), NULL, 0, 0,
 	  NULL, NULL, NULL, "PATH", "Run for every firing and resolve, with no "
 	  "shell: PATH STATUS ALERT INSTANCE SEVERITY VALUE, and CC_* in the "
@@ -412,6 +494,18 @@ const struct conf_def monitor_conf_defs[] = {
 	{ "external-url", CONF_STRING, CONF_RELOAD, F(external_url), NULL, 0,
 	  0, NULL, NULL, NULL, "URL", "This monitor's URL as people reach it, "
 	  "for generatorURL and externalURL (default: http://BIND:HTTP-PORT)." },
+	{ "latency-ladder", CONF_CUSTOM, 0, F(latency_ladder),
+	  "1ms 2ms 5ms 10ms 50ms 100ms", 0, 0, NULL, parse_ladder, NULL,
+	  "EDGE...", "Edges of the latency distribution (latency-dist and "
+	  "the histogram of /metrics), at most 15, increasing, with units (us, "
+	  "ms, s).  The agents' histograms are Redis's LATENCY HISTOGRAM "
+	  "buckets (about 1.032 * 2^i us), so each edge is realised as the "
+	  "nearest bucket edge (1ms is 1056us, 5ms 4227us, 50ms 67633us); the "
+	  "API returns both." },
+	{ "slowlog-redact-args", CONF_BOOL, CONF_RELOAD,
+	  F(slowlog_redact_args), "no", 0, 0, NULL, NULL, NULL, "yes|no",
+	  "The slowlog API shows argument values (not the command name) as "
+	  "\"(N bytes)\".  The entries on disk keep them." },
 };
 const size_t monitor_conf_ndefs = nitems(monitor_conf_defs);
 

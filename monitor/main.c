@@ -195,6 +195,7 @@ main(int argc, char **argv)
 	if ((m->base = event_base_new()) == NULL)
 		fatal("cannot create the event base");
 	m->store = store_new(m);
+	m->analytics = analytics_new(m);
 	m->persist = persist_new(m);
 	persist_load(m->persist);
 	if ((m->ingest = ingest_new(m, &cause)) == NULL)
@@ -243,6 +244,7 @@ main(int argc, char **argv)
 	http_free(m->http);
 	persist_free(m->persist);
 	store_free(m->store);
+	analytics_free(m->analytics);
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);

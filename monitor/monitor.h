@@ -16,6 +16,8 @@
  *	alert.c		alert rules, alert states and history
  *	hook.c		alert-exec, alert-webhook and alertmanager-url
  *	hclient.c	outgoing HTTP POSTs with a deadline
+ *	analytics.c	top commands, latency ladder, slowlog, hot keys,
+ *			big keys, proxy detail (issue 5)
  *
  * store.c owns struct host and struct instance; the other files read them.
  */
@@ -45,6 +47,20 @@ struct alerts;
 struct hooks;
 struct series;
 struct store;
+struct analytics;
+struct analytics_inst;
+struct evkeyvalq;
+
+/*
+ * latency-ladder: the configured edges of the latency distribution, and
+ * the histogram bucket edges really used (conf.c, analytics.c).
+ */
+#define LADDER_EDGES_MAX	15
+struct latency_ladder {
+	int		 n;				/* edges */
+	uint64_t	 conf_us[LADDER_EDGES_MAX];	/* as configured */
+	uint64_t	 edge_us[LADDER_EDGES_MAX];	/* the bucket edge used */
+};
 
 struct monitor_conf {
 	struct conf_head	 head;
@@ -81,6 +97,9 @@ struct monitor_conf {
 	uint64_t		 alertmanager_resend;	/* ms */
 	long long		 hook_queue_size;
 	char			*external_url;
+	/* Analytics (analytics.c). */
+	struct latency_ladder	 latency_ladder;
+	int			 slowlog_redact_args;
 };
 
 /* instance NAME IP:PORT [USER PASSWORD-FILE] */
@@ -104,6 +123,7 @@ enum rule_metric {
 	D_REPL_LAG,
 	D_PROBE_RTT,
 	D_PROXY_FAILING,
+	D_SLOWLOG_RATE,		/* analytics_slowlog_rate() */
 	D_HOST = 2000,
 };
 /* conf.c: the index of a metric rules can use, and whether it is a host's. */
@@ -201,6 +221,8 @@ struct instance {
 	/* The probe user the agent made for the monitor. */
 	char		 probe_user[32];
 	char		 probe_password[128];
+	/* Analytics (analytics.c): NULL until a sample carries some. */
+	struct analytics_inst *analytics;
 };
 
 /*
@@ -294,6 +316,7 @@ struct monitor {
 	struct outbox		*outbox;
 	struct alerts		*alerts;
 	struct hooks		*hooks;
+	struct analytics	*analytics;
 	char			*token;		/* HTTP bearer token, or NULL */
 	int			 http_loopback;
 	int64_t			 started_ms;
@@ -501,6 +524,84 @@ int		 hclient_post(struct event_base *, const char *url,
 		    const char *suffix, const char *body, size_t len,
 		    uint64_t timeout_ms, hclient_cb *, void *arg);
 void		 hclient_shutdown(void);
+
+/*
+ * analytics.c: what the agents send in InstanceSample fields 23-30, kept
+ * per instance: command deltas in time buckets, hot-key summaries, the
+ * slowlog and big-key scans on disk (data-dir/analytics/NAME/), the
+ * unavailable sources and the proxy's detail.  Served on the API paths
+ * below /api/v1/instances/NAME/ and on /metrics.
+ */
+struct analytics *analytics_new(struct monitor *);
+void		 analytics_free(struct analytics *);
+/*
+ * One current (not replayed) sample of in, taken at t_ms (store.c calls
+ * it once per stored sample).
+ */
+void		 analytics_ingest(struct analytics *, struct instance *,
+		    int64_t t_ms, const Ccnode__InstanceSample *);
+void		 analytics_instance_free(struct analytics_inst *);
+/* Removes slowlog files past 7 days and big-key files past 30 (hourly). */
+void		 analytics_sweep(struct analytics *, int64_t now_ms);
+/*
+ * The query parameters an analytics path takes (sub is the path after
+ * /instances/NAME/), or NULL if sub is not one of them.
+ */
+const char *const *analytics_params(const char *sub);
+/*
+ * The answer to an analytics path: *code is 200, or 400 with
+ * {"error": ...} naming the bad parameter.  q holds the parameters,
+ * already checked against analytics_params().
+ */
+json_t		*analytics_query(struct analytics *, struct instance *,
+		    const char *sub, const struct evkeyvalq *q, int64_t now_ms,
+		    int *code);
+/* Adds "proxy" (interface processes) and "analytics" to an instance's JSON. */
+void		 analytics_instance_json(const struct instance *, json_t *,
+		    int fresh);
+/*
+ * Binary-safe JSON string: valid UTF-8 as is, a backslash doubled, and
+ * every byte of invalid UTF-8 as \xHH, so the text maps back to the bytes.
+ */
+json_t		*analytics_json_key(const void *, size_t);
+/* Cumulative per-command figures since the monitor started (/metrics). */
+struct analytics_cmd {
+	const char	*cmd;
+	uint64_t	 calls, usec, failed;
+	const uint64_t	*ladder;		/* ladder->n + 1 slots */
+};
+/* The i-th command of in; -1 past the last. */
+int		 analytics_cmd(const struct instance *, size_t i,
+		    struct analytics_cmd *);
+const struct latency_ladder *analytics_ladder(const struct analytics *);
+struct analytics_counts {
+	uint64_t	 slowlog_entries;	/* stored since the monitor started */
+	uint64_t	 slowlog_lost;		/* to slowlog-max-len, agent-reported */
+	uint64_t	 slowlog_dropped;	/* over the daily cap, or malformed */
+	uint64_t	 slowlog_duplicates;	/* resent entries, dropped */
+};
+/* 0, or -1 when the instance has no analytics. */
+int		 analytics_counts(const struct instance *,
+		    struct analytics_counts *);
+/* New slowlog entries per second over the last sample, or NaN. */
+double		 analytics_slowlog_rate(const struct instance *);
+/* The proxy's last figures (interface processes), or NULL. */
+struct proxy_server {
+	char		 pool[64];
+	char		 name[128];
+	uint64_t	 connections, requests, responses, errors;
+	int		 ejected, failing;
+};
+struct proxy_detail {
+	uint64_t	 client_connections, total_connections, client_errors;
+	uint64_t	 requests, responses, server_errors, fragments;
+	int		 nservers;
+	struct proxy_server *servers;
+};
+const struct proxy_detail *analytics_proxy(const struct instance *);
+/* The unavailable sources: returns how many, with *src and *why. */
+int		 analytics_source(const struct instance *, int i,
+		    const char **src, const char **why);
 
 /* dashboard.c */
 extern const char dashboard_html[];

@@ -245,6 +245,181 @@ render_instances(struct monitor *m, struct evbuffer *b)
 	free(v);
 }
 
+/* Whether an instance's figures are current enough to export. */
+static int
+live(const struct instance *in, int64_t now)
+{
+	return in->up && instance_fresh(in, now);
+}
+
+/*
+ * Per-command counters since the monitor started, under redis_exporter's
+ * names (the agent's own calls left out; failed includes rejected), and
+ * the latency histogram on the ladder's edges (latency-ladder, realised
+ * as powers of two of microseconds, as the exporter's le are).
+ */
+static void
+render_commands(struct monitor *m, struct evbuffer *b, struct instance **v,
+    size_t n)
+{
+	static const struct {
+		const char	*name;
+		const char	*help;
+	} fam[] = {
+		{ "redis_commands_total", "Calls per command since the monitor "
+		  "started, the agent's own left out" },
+		{ "redis_commands_duration_seconds_total", "Server time of "
+		  "those calls" },
+		{ "redis_commands_failed_calls_total", "Calls that failed or "
+		  "were rejected" },
+	};
+	const struct latency_ladder	*l = analytics_ladder(m->analytics);
+	struct analytics_cmd		 c;
+	int64_t				 now = wall_ms();
+	size_t				 i, k, f;
+	uint64_t			 cum;
+	int				 j;
+	char				 extra[160], cmd[96];
+
+	for (f = 0; f < nitems(fam); f++) {
+		family(b, fam[f].name, "counter", fam[f].help);
+		for (i = 0; i < n; i++)
+			for (k = 0; live(v[i], now) &&
+			    analytics_cmd(v[i], k, &c) == 0; k++) {
+				if (c.calls == 0 && c.usec == 0 && c.failed == 0)
+					continue;
+				labels(extra, sizeof(extra), "cmd", c.cmd,
+				    (char *)NULL);
+				sample(b, fam[f].name, v[i], extra, f == 0 ?
+				    (double)c.calls : f == 1 ? c.usec / 1e6 :
+				    (double)c.failed);
+			}
+	}
+	family(b, "redis_commands_latencies_usec", "histogram", "Latency of "
+	    "calls per command, microseconds, on the latency-ladder's edges");
+	for (i = 0; i < n; i++)
+		for (k = 0; live(v[i], now) && analytics_cmd(v[i], k, &c) == 0;
+		    k++) {
+			if (c.calls == 0 && c.usec == 0)
+				continue;
+			labels(cmd, sizeof(cmd), "cmd", c.cmd, (char *)NULL);
+			for (j = 0, cum = 0; j <= l->n; j++) {
+				cum += c.ladder[j];
+				if (j < l->n)
+					snprintf(extra, sizeof(extra),
+					    "%s,le=\"%llu\"", cmd,
+					    (unsigned long long)l->edge_us[j]);
+				else
+					snprintf(extra, sizeof(extra),
+					    "%s,le=\"+Inf\"", cmd);
+				sample(b, "redis_commands_latencies_usec_bucket",
+				    v[i], extra, (double)cum);
+			}
+			sample(b, "redis_commands_latencies_usec_sum", v[i], cmd,
+			    (double)c.usec);
+			sample(b, "redis_commands_latencies_usec_count", v[i],
+			    cmd, (double)c.calls);
+		}
+}
+
+static void
+server_labels(const struct proxy_server *s, char *out, size_t len)
+{
+	labels(out, len, "pool", s->pool, "server", s->name, (char *)NULL);
+}
+
+/* Slowlog counters, unavailable sources and the proxies' detail. */
+static void
+render_analytics(struct monitor *m, struct evbuffer *b)
+{
+	struct instance			**v;
+	const struct proxy_detail	 *p;
+	struct analytics_counts		  c;
+	const char			 *src, *why;
+	size_t				  n, i;
+	int				  j, k;
+	int64_t				  now = wall_ms();
+	char				  extra[512];
+
+	n = store_instances(m->store, &v);
+	render_commands(m, b, v, n);
+#define SLOW_FAMILY(name, help, field) do {				\
+	family(b, name, "counter", help);				\
+	for (i = 0; i < n; i++)						\
+		if (instance_fresh(v[i], now) &&			\
+		    strcmp(v[i]->kind, "interface") != 0 &&		\
+		    analytics_counts(v[i], &c) == 0)			\
+			sample(b, name, v[i], NULL, (double)c.field);	\
+} while (0)
+	SLOW_FAMILY("ccnode_slowlog_entries_total", "Slowlog entries stored "
+	    "since the monitor started", slowlog_entries);
+	SLOW_FAMILY("ccnode_slowlog_lost_total", "Slowlog entries lost to "
+	    "slowlog-max-len between two fetches, as the agent counted them",
+	    slowlog_lost);
+	SLOW_FAMILY("ccnode_slowlog_dropped_total", "Slowlog entries not "
+	    "stored: over 100000 a day, malformed, or a write failed",
+	    slowlog_dropped);
+#undef SLOW_FAMILY
+	family(b, "ccnode_analytics_source_unavailable", "gauge", "1 for each "
+	    "analytics source the agent cannot use on the instance, and why");
+	for (i = 0; i < n; i++)
+		for (j = 0; live(v[i], now) &&
+		    j < analytics_source(v[i], j, &src, &why); j++) {
+			labels(extra, sizeof(extra), "source", src, "reason",
+			    why, (char *)NULL);
+			sample(b, "ccnode_analytics_source_unavailable", v[i],
+			    extra, 1);
+		}
+#define PROXY_FAMILY(name, type, help, expr) do {			\
+	family(b, name, type, help);					\
+	for (i = 0; i < n; i++)						\
+		if ((p = analytics_proxy(v[i])) != NULL &&		\
+		    instance_fresh(v[i], now))				\
+			sample(b, name, v[i], NULL, (double)(expr));	\
+} while (0)
+	PROXY_FAMILY("ccnode_proxy_client_connections", "gauge", "Interface "
+	    "processes: client connections open", p->client_connections);
+	PROXY_FAMILY("ccnode_proxy_connections_total", "counter", "Interface "
+	    "processes: client connections accepted", p->total_connections);
+	PROXY_FAMILY("ccnode_proxy_requests_total", "counter", "Interface "
+	    "processes: requests sent to the servers", p->requests);
+	PROXY_FAMILY("ccnode_proxy_responses_total", "counter", "Interface "
+	    "processes: responses from the servers", p->responses);
+	PROXY_FAMILY("ccnode_proxy_client_errors_total", "counter", "Interface "
+	    "processes: client_err + client_eof", p->client_errors);
+#undef PROXY_FAMILY
+#define SERVER_FAMILY(name, type, help, field) do {			\
+	family(b, name, type, help);					\
+	for (i = 0; i < n; i++) {					\
+		if ((p = analytics_proxy(v[i])) == NULL ||		\
+		    !instance_fresh(v[i], now))				\
+			continue;					\
+		for (k = 0; k < p->nservers; k++) {			\
+			server_labels(&p->servers[k], extra,		\
+			    sizeof(extra));				\
+			sample(b, name, v[i], extra,			\
+			    (double)p->servers[k].field);		\
+		}							\
+	}								\
+} while (0)
+	SERVER_FAMILY("ccnode_proxy_server_connections", "gauge", "Interface "
+	    "processes: connections to each server", connections);
+	SERVER_FAMILY("ccnode_proxy_server_requests_total", "counter",
+	    "Interface processes: requests sent to each server", requests);
+	SERVER_FAMILY("ccnode_proxy_server_responses_total", "counter",
+	    "Interface processes: responses from each server", responses);
+	SERVER_FAMILY("ccnode_proxy_server_errors_total", "counter", "Interface "
+	    "processes: server_err + server_timedout + server_eof of each "
+	    "server", errors);
+	SERVER_FAMILY("ccnode_proxy_server_ejected", "gauge", "Interface "
+	    "processes: 1 while the proxy has the server ejected", ejected);
+	SERVER_FAMILY("ccnode_proxy_server_failing", "gauge", "Interface "
+	    "processes: 1 when the server's errors rose in the last round",
+	    failing);
+#undef SERVER_FAMILY
+	free(v);
+}
+
 static void
 render_hosts(struct monitor *m, struct evbuffer *b)
 {
@@ -443,6 +618,8 @@ void
 prom_render(struct monitor *m, struct evbuffer *b)
 {
 	render_instances(m, b);
+	if (m->analytics != NULL)
+		render_analytics(m, b);
 	render_hosts(m, b);
 	if (m->probe != NULL)
 		render_probes(m, b);

@@ -47,6 +47,7 @@ store_new(struct monitor *m)
 static void
 instance_free(struct instance *in)
 {
+	analytics_instance_free(in->analytics);
 	series_free(in->series);
 	free(in->dbs);
 	free(in->replicas);
@@ -280,6 +281,9 @@ ingest_instance(struct store *st, struct host *h, int64_t t, int current,
 	in->rtt_us = is->rtt_us;
 	if (st->idx_up >= 0)
 		series_add(in->series, st->idx_up, t, is->up ? 1 : 0);
+	/* A stored sample, never a replay dropped above: counted once. */
+	if (m->analytics != NULL)
+		analytics_ingest(m->analytics, in, t, is);
 	if (!is->up)
 		return;
 
