@@ -66,6 +66,12 @@ struct crash_loop {
 
 enum { CRASH_RETRY, CRASH_STOP };
 
+/* bigkey-scan-window HH:MM-HH:MM (local time) or off */
+struct scan_window {
+	int		 on;
+	int		 start_min, end_min;	/* minutes after midnight */
+};
+
 struct agent_conf {
 	struct conf_head	 head;
 	char			*bind;
@@ -98,6 +104,13 @@ struct agent_conf {
 	int			 log_level;
 	uint64_t		 spool_max_size;
 	uint64_t		 max_frame_size;
+	/* Analytics (insight.c). */
+	struct scan_window	 scan_window;
+	long long		 bigkey_rate;		/* keys/s */
+	uint64_t		 bigkey_string_limit;	/* bytes */
+	long long		 bigkey_elements_limit;
+	long long		 bigkey_top;
+	long long		 hotkeys_budget;	/* percent; 0: off */
 };
 
 /* The daemon's state, handed to every module. */
@@ -286,6 +299,9 @@ struct sampler	*sampler_new(struct agent *);
 void		 sampler_free(struct sampler *);
 /* Picks up a changed sample-interval, sample-timeout or watch list. */
 void		 sampler_reconfigure(struct sampler *);
+/* Starts a big-key scan of name now (Analyze).  0, or -1 and err. */
+int		 sampler_analyze(struct sampler *, const char *name, char *err,
+		    size_t errlen);
 /* Builds the ListInstances answer; free it with sampler_list_free. */
 void		 sampler_list(struct sampler *, Ccnode__InstanceList *);
 void		 sampler_list_free(Ccnode__InstanceList *);

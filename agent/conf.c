@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -173,6 +174,50 @@ parse_crash_loop(void *field, int argc, char **argv, char **cause)
 
 static const char *const crash_actions[] = { "retry", "stop", NULL };
 
+static int
+parse_hhmm(const char *s, int *min)
+{
+	int	h, m;
+	char	c;
+
+	if (sscanf(s, "%2d:%2d%c", &h, &m, &c) != 2 || h < 0 || h > 23 ||
+	    m < 0 || m > 59 || strlen(s) != 5)
+		return -1;
+	*min = h * 60 + m;
+	return 0;
+}
+
+/* bigkey-scan-window HH:MM-HH:MM | off */
+static int
+parse_scan_window(void *field, int argc, char **argv, char **cause)
+{
+	struct scan_window	*w = field;
+	char			 a[8], b[8];
+	const char		*dash;
+
+	if (argc == 1 && strcmp(argv[0], "off") == 0) {
+		w->on = 0;
+		return 0;
+	}
+	if (argc != 1 || (dash = strchr(argv[0], '-')) == NULL ||
+	    dash - argv[0] >= (ptrdiff_t)sizeof(a) ||
+	    strlen(dash + 1) >= sizeof(b)) {
+		*cause = xstrdup("usage: bigkey-scan-window HH:MM-HH:MM | off");
+		return -1;
+	}
+	memcpy(a, argv[0], (size_t)(dash - argv[0]));
+	a[dash - argv[0]] = '\0';
+	str_copy(b, sizeof(b), dash + 1);
+	if (parse_hhmm(a, &w->start_min) == -1 ||
+	    parse_hhmm(b, &w->end_min) == -1 || w->start_min == w->end_min) {
+		xasprintf(cause, "'%s': needs two different times HH:MM-HH:MM "
+		    "(it may wrap past midnight)", argv[0]);
+		return -1;
+	}
+	w->on = 1;
+	return 0;
+}
+
 #define F(name)	offsetof(struct agent_conf, name), \
 		sizeof(((struct agent_conf *)0)->name)
 #define MS(x)	((long long)(x))
@@ -270,6 +315,27 @@ const struct conf_def agent_conf_defs[] = {
 	{ "max-frame-size", CONF_SIZE, 0, F(max_frame_size), "4mb", 64 * 1024,
 	  256 * MB, NULL, NULL, NULL, "SIZE", "Largest frame accepted on "
 	  "either port." },
+	{ "bigkey-scan-window", CONF_CUSTOM, CONF_RELOAD, F(scan_window),
+	  "03:00-05:00", 0, 0, NULL, parse_scan_window, NULL,
+	  "HH:MM-HH:MM|off", "Daily window (local time) in which each redis "
+	  "instance gets one big-key scan, on a replica when it has one here. "
+	  "Analyze starts one at any time." },
+	{ "bigkey-scan-rate", CONF_INT, 0, F(bigkey_rate), "20000", 100,
+	  10000000, NULL, NULL, NULL, "KEYS", "Keys per second a big-key scan "
+	  "examines at most; it slows down further when the instance's "
+	  "latency rises." },
+	{ "bigkey-string-limit", CONF_SIZE, 0, F(bigkey_string_limit), "10mb",
+	  1, 512 * MB, NULL, NULL, NULL, "SIZE", "A string longer than this is "
+	  "a big key." },
+	{ "bigkey-elements-limit", CONF_INT, 0, F(bigkey_elements_limit),
+	  "10000", 1, 1000000000, NULL, NULL, NULL, "N", "A list, hash, set, "
+	  "zset or stream with this many elements or more is a big key." },
+	{ "bigkey-top", CONF_INT, 0, F(bigkey_top), "50", 1, 1000, NULL, NULL,
+	  NULL, "N", "Largest keys kept per type by a scan." },
+	{ "hotkeys-budget", CONF_INT, 0, F(hotkeys_budget), "2", 0, 50, NULL,
+	  NULL, NULL, "PERCENT", "Share of a redis instance's time that "
+	  "sampling its command stream for hot keys (MONITOR, duty-cycled) may "
+	  "cost; 0 turns hot-key sampling off." },
 };
 const size_t agent_conf_ndefs = nitems(agent_conf_defs);
 

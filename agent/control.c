@@ -330,11 +330,26 @@ handle_promote(struct csession *cs, uint64_t id, const Ccnode__Request *req)
 static void
 handle_analyze(struct csession *cs, uint64_t id, const Ccnode__Request *req)
 {
-	log_warnx("refused %s request=Analyze instance=%s reason=\"big-key "
-	    "scans are not available in this version\"", cs->who,
-	    req->analyze->name);
-	reply_error(cs, id, CCNODE__ERROR_REPLY__CODE__UNSUPPORTED,
-	    "big-key scans are not available in this version of ccagent");
+	Ccnode__Response	 resp = CCNODE__RESPONSE__INIT;
+	Ccnode__Result		 res = CCNODE__RESULT__INIT;
+	const char		*name = req->analyze->name;
+	char			 err[256], msg[320];
+
+	if (sampler_analyze(cs->ctl->a->sampler, name, err,
+	    sizeof(err)) == -1) {
+		log_warnx("refused %s request=Analyze instance=%s reason=\"%s\"",
+		    cs->who, name, err);
+		reply_error(cs, id, CCNODE__ERROR_REPLY__CODE__REFUSED, err);
+		return;
+	}
+	log_info("%s request=Analyze instance=%s: big-key scan started",
+	    cs->who, name);
+	snprintf(msg, sizeof(msg), "big-key scan of %s started; its result "
+	    "goes to the monitor (bigkeys endpoints) when it ends", name);
+	res.message = msg;
+	resp.resp_case = CCNODE__RESPONSE__RESP_RESULT;
+	resp.result = &res;
+	reply(cs, id, &resp);
 }
 
 static void

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "agent.h"
 #include "info.h"
+#include "insight.h"
 #include "proxystats.h"
 #include "rconn.h"
 #include "util.h"
@@ -56,15 +57,17 @@ struct inst {
 	char		 error[256];
 	uint32_t	 rtt_us;
 	struct info	 info;		/* last good INFO */
+	struct insight	*ins;		/* redis: the analytics (insight.c) */
 	int		 seen;		/* reconfigure mark */
 	/* Interface: nutcracker's stats port, read every round. */
 	int		 stats_port;
 	struct bufferevent *sbev;
 	int		 spending;
 	int		 stats_ok;
-	uint32_t	 backends, failing;
-	uint64_t	 backend_errors;
+	struct proxy_stats pstats;	/* the last reading */
 	json_t		*prev_errors;	/* server -> errors at the last read */
+	Ccnode__ProxyDetail pd;		/* the report's view of pstats */
+	Ccnode__ProxyServer *psv, **psp;
 	struct inst	*next;
 };
 
@@ -91,11 +94,11 @@ static void	round_finish(struct sampler *);
 static void
 stats_parse(struct inst *in, const char *text, size_t len)
 {
-	struct proxy_stats	 st;
-	json_t			*next;
+	json_t	*next;
 
-	if ((next = proxy_stats_parse(text, len, in->prev_errors, &st)) ==
-	    NULL) {
+	proxy_stats_clear(&in->pstats);
+	if ((next = proxy_stats_parse(text, len, in->prev_errors,
+	    &in->pstats)) == NULL) {
 		log_debug("instance %s: stats port: not nutcracker stats",
 		    in->name);
 		in->stats_ok = 0;
@@ -103,11 +106,7 @@ stats_parse(struct inst *in, const char *text, size_t len)
 	}
 	json_decref(in->prev_errors);
 	in->prev_errors = next;
-	in->backends = st.backends;
-	in->failing = st.failing;
-	in->backend_errors = st.errors;
 	in->stats_ok = 1;
-	proxy_stats_clear(&st);
 }
 
 static void
@@ -201,12 +200,22 @@ inst_result(struct inst *in, int up, const char *err)
 	snprintf(in->error, sizeof(in->error), "%s", up ? "" : err);
 }
 
+/* One of the round's replies from this instance is in (or lost). */
 static void
-info_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
+inst_done(void *arg)
 {
 	struct inst	*in = arg;
 	struct sampler	*s = in->s;
 
+	if (in->pending > 0 && --in->pending == 0 &&
+	    --s->pending == 0 && s->round_open)
+		round_finish(s);
+}
+
+/* The answer to INFO ALL (or PING, through an interface process). */
+static void
+info_reply(struct inst *in, redisReply *r, const char *err)
+{
 	in->rtt_us = (uint32_t)MINIMUM(mono_us() - in->sent_us, UINT32_MAX);
 	if (r == NULL)
 		inst_result(in, 0, err);
@@ -219,13 +228,52 @@ info_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 		inst_result(in, 0, "unexpected reply type to INFO");
 	else {
 		info_parse(r->str, r->len, &in->info);
+		if (in->ins != NULL)
+			insight_info(in->ins, &in->info, r->str, r->len);
 		inst_result(in, 1, NULL);
 	}
-	if (in->pending) {
-		in->pending = 0;
-		if (--s->pending == 0 && s->round_open)
-			round_finish(s);
+}
+
+static void
+info_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
+{
+	struct inst	*in = arg;
+
+	info_reply(in, r, err);
+	inst_done(in);
+}
+
+/* MULTI and the commands queued in it: the EXEC says how it went. */
+static void
+queued_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
+{
+}
+
+/*
+ * EXEC of MULTI, INFO ALL, LATENCY HISTOGRAM: one snapshot, so the
+ * commandstats and the histogram count the same calls.  A refused
+ * transaction (LATENCY renamed since) falls back to INFO alone, in this
+ * same round.
+ */
+static void
+exec_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
+{
+	struct inst	*in = arg;
+
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+		info_reply(in, r->element[0], NULL);
+		if (in->up && r->element[0]->type == REDIS_REPLY_STRING)
+			insight_exec_hist(in->ins, r->element[1]);
+		inst_done(in);
+		return;
 	}
+	if (r == NULL) {
+		info_cb(rc, NULL, err, in);
+		return;
+	}
+	insight_exec_failed(in->ins, r->type == REDIS_REPLY_ERROR ? r->str :
+	    "unexpected reply to EXEC");
+	rconn_cmdf(in->rc, info_cb, in, "INFO ALL");
 }
 
 static struct inst *
@@ -264,6 +312,17 @@ inst_new(struct sampler *s, const struct sample_target *t)
 	o.timeout_ms = (uint32_t)s->a->conf->sample_timeout;
 	o.max_reply = MAX_REPLY;
 	in->rc = rconn_new(s->a->base, in->ip, in->port, &o, NULL, in);
+	if (t->kind != KIND_INTERFACE) {
+		struct insight_target it;
+
+		memset(&it, 0, sizeof(it));
+		it.name = in->name;
+		it.ip = in->ip;
+		it.port = in->port;
+		it.user = in->user;
+		it.passfile = in->passfile;
+		in->ins = insight_new(s->a, &it);
+	}
 	return in;
 }
 
@@ -273,7 +332,11 @@ inst_free(struct inst *in)
 	if (in->sbev != NULL)
 		bufferevent_free(in->sbev);
 	json_decref(in->prev_errors);
+	proxy_stats_clear(&in->pstats);
+	free(in->psv);
+	free(in->psp);
 	rconn_free(in->rc);
+	insight_free(in->ins);
 	free(in->name);
 	free(in->ip);
 	free(in->user);
@@ -301,6 +364,49 @@ same_target(const struct inst *in, const struct sample_target *t)
 	    same_str(in->passfile, t->passfile);
 }
 
+/* The proxy's stats into the report (memory kept in in until next time). */
+static void
+fill_proxy(struct inst *in, Ccnode__InstanceSample *is)
+{
+	const struct proxy_stats	*st = &in->pstats;
+	uint32_t			 i;
+
+	is->proxy_stats = 1;
+	is->proxy_backends = st->backends;
+	is->proxy_backends_failing = st->failing;
+	is->proxy_backend_errors = st->errors;
+	ccnode__proxy_detail__init(&in->pd);
+	in->pd.client_connections = st->client_connections;
+	in->pd.total_connections = st->total_connections;
+	in->pd.client_err = st->client_errors;
+	in->pd.requests = st->requests;
+	in->pd.responses = st->responses;
+	in->pd.server_errors = st->errors;
+	in->pd.fragments = st->fragments;
+	free(in->psv);
+	free(in->psp);
+	in->psv = xcalloc(st->backends + 1, sizeof(*in->psv));
+	in->psp = xcalloc(st->backends + 1, sizeof(*in->psp));
+	for (i = 0; i < st->backends; i++) {
+		const struct proxy_server	*p = &st->servers[i];
+		Ccnode__ProxyServer		*m = &in->psv[i];
+
+		ccnode__proxy_server__init(m);
+		m->pool = (char *)p->pool;
+		m->name = (char *)p->name;
+		m->connections = p->connections;
+		m->requests = p->requests;
+		m->responses = p->responses;
+		m->errors = p->errors;
+		m->ejected = p->ejected;
+		m->failing = p->failing;
+		in->psp[i] = m;
+	}
+	in->pd.n_servers = st->backends;
+	in->pd.servers = in->psp;
+	is->proxy = &in->pd;
+}
+
 /*
  * Fills the InstanceSample of one instance.  Strings point into in; the
  * database and replica records are taken from *dbs and *reps, which
@@ -326,12 +432,10 @@ fill_sample(struct inst *in, Ccnode__InstanceSample *is,
 		is->probe_user = in->probe_user;
 		is->probe_password = in->probe_pass;
 	}
-	if (in->kind == KIND_INTERFACE && in->stats_ok) {
-		is->proxy_stats = 1;
-		is->proxy_backends = in->backends;
-		is->proxy_backends_failing = in->failing;
-		is->proxy_backend_errors = in->backend_errors;
-	}
+	if (in->kind == KIND_INTERFACE && in->stats_ok)
+		fill_proxy(in, is);
+	if (in->ins != NULL)
+		insight_fill(in->ins, is);
 	if (!in->up || in->kind == KIND_INTERFACE)
 		return;
 	is->n_values = RM_COUNT;
@@ -372,6 +476,103 @@ fill_sample(struct inst *in, Ccnode__InstanceSample *is,
 	}
 }
 
+/* ---- analytics: replicas, scans, hot keys -------------------------------- */
+
+static int
+is_loopback_ip(const char *ip)
+{
+	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
+	    strcmp(ip, "localhost") == 0;
+}
+
+/* Whether r's INFO names m as its master. */
+static int
+replica_of(const struct sampler *s, const struct inst *r, const struct inst *m)
+{
+	const char *mh = r->info.master_host;
+
+	if (r == m || !r->up || r->ins == NULL ||
+	    strcmp(r->info.role, "slave") != 0 ||
+	    r->info.master_port != m->port || mh[0] == '\0')
+		return 0;
+	return strcmp(mh, m->ip) == 0 || (is_loopback_ip(mh) &&
+	    is_loopback_ip(m->ip)) || strcmp(mh, s->a->advertise_ip) == 0;
+}
+
+static void
+insight_target_of(struct inst *in, struct insight_target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->name = in->name;
+	t->ip = in->ip;
+	t->port = in->port;
+	t->user = in->user;
+	t->passfile = in->passfile;
+	t->own = insight_own(in->ins);
+}
+
+/* A replica of m that this agent samples and that answers, or NULL. */
+static struct inst *
+replica_for(struct sampler *s, struct inst *m)
+{
+	struct inst *r;
+
+	for (r = s->insts; r != NULL; r = r->next)
+		if (replica_of(s, r, m))
+			return r;
+	return NULL;
+}
+
+static void
+insight_rounds(struct sampler *s)
+{
+	struct insight_target	 rt;
+	struct inst		*in, *r, *x;
+	int			 paused, has_master;
+
+	for (in = s->insts; in != NULL; in = in->next) {
+		if (in->ins == NULL || !in->up)
+			continue;
+		paused = 0;
+		has_master = 0;
+		for (x = s->insts; x != NULL; x = x->next) {
+			if (x->ins != NULL && insight_scans(x->ins, in->ip,
+			    in->port))
+				paused = 1;
+			if (replica_of(s, in, x))
+				has_master = 1;
+		}
+		if ((r = replica_for(s, in)) != NULL)
+			insight_target_of(r, &rt);
+		insight_round(in->ins, r != NULL ? &rt : NULL, paused,
+		    has_master);
+	}
+}
+
+int
+sampler_analyze(struct sampler *s, const char *name, char *err,
+    size_t errlen)
+{
+	struct insight_target	 rt;
+	struct inst		*in, *r;
+
+	for (in = s->insts; in != NULL; in = in->next)
+		if (strcmp(in->name, name) == 0)
+			break;
+	if (in == NULL) {
+		snprintf(err, errlen, "no instance %s is sampled here", name);
+		return -1;
+	}
+	if (in->ins == NULL) {
+		snprintf(err, errlen, "%s is an interface process: it has no "
+		    "keys", name);
+		return -1;
+	}
+	if ((r = replica_for(s, in)) != NULL)
+		insight_target_of(r, &rt);
+	return insight_analyze(in->ins, r != NULL ? &rt : NULL, err, errlen);
+}
+
 /* The round is complete: one Report into the spool. */
 static void
 round_finish(struct sampler *s)
@@ -391,6 +592,7 @@ round_finish(struct sampler *s)
 	size_t			 ndbs = 0, nreps = 0;
 
 	s->round_open = 0;
+	insight_rounds(s);
 	for (in = s->insts; in != NULL; in = in->next)
 		if (in->up && in->kind != KIND_INTERFACE) {
 			ndbs += (size_t)in->info.ndbs;
@@ -433,6 +635,9 @@ round_finish(struct sampler *s)
 	buf = wire_pack(&env, &len);
 	spool_add(a->spool, rep.seq, buf, len);
 	shipper_kick(a->shipper);
+	for (in = s->insts; in != NULL; in = in->next)
+		if (in->ins != NULL)
+			insight_sent(in->ins);
 
 	free(samples);
 	free(sp);
@@ -486,6 +691,7 @@ sampler_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	struct sampler	*s = arg;
 	struct inst	*in;
 	int64_t		 boundary;
+	int		 queued;
 
 	boundary = schedule(s);
 	if (s->round_open) {
@@ -513,8 +719,20 @@ sampler_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	for (in = s->insts; in != NULL; in = in->next) {
 		in->pending = 1;
 		in->sent_us = mono_us();
-		rconn_cmdf(in->rc, info_cb, in, in->kind == KIND_INTERFACE ?
-		    "PING" : "INFO ALL");
+		if (in->ins != NULL && insight_atomic(in->ins)) {
+			rconn_cmdf(in->rc, queued_cb, in, "MULTI");
+			rconn_cmdf(in->rc, queued_cb, in, "INFO ALL");
+			rconn_cmdf(in->rc, queued_cb, in, "LATENCY HISTOGRAM");
+			rconn_cmdf(in->rc, exec_cb, in, "EXEC");
+			queued = 4;
+		} else {
+			rconn_cmdf(in->rc, info_cb, in, in->kind ==
+			    KIND_INTERFACE ? "PING" : "INFO ALL");
+			queued = 1;
+		}
+		if (in->ins != NULL)
+			in->pending += insight_send(in->ins, in->rc, queued,
+			    inst_done, in);
 		if (in->kind == KIND_INTERFACE && in->stats_port > 0)
 			stats_fetch(in);
 	}
