@@ -263,9 +263,11 @@ lat_bucket(uint64_t us)
 }
 
 /*
- * The bucket a LATENCY HISTOGRAM bucket name stands for: Redis's upper
- * edge (33, 66, 132, ...) or the power of two it approximates.  -1 for
- * any other value: a layout this code does not know.
+ * The bucket a LATENCY HISTOGRAM bucket name stands for: from the power
+ * of two to Redis's upper edge (33, 66, 132, ...).  The top bucket is cut
+ * at the histogram's 1 s limit: a call over 1 s is named 1073741 (2^30 ns),
+ * inside bucket 20.  -1 for any other value: a layout this code does not
+ * know.
  */
 static int
 bucket_of(long long edge)
@@ -277,8 +279,8 @@ bucket_of(long long edge)
 	i = lat_bucket((uint64_t)edge);
 	if (i >= LAT_BUCKETS - 1)
 		return -1;
-	if ((uint64_t)edge != lat_bucket_upper(i) &&
-	    (uint64_t)edge != UINT64_C(1) << i)
+	if ((uint64_t)edge < UINT64_C(1) << i ||
+	    (uint64_t)edge > lat_bucket_upper(i))
 		return -1;
 	return i;
 }

@@ -333,6 +333,19 @@ test_histogram(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
 	CU_ASSERT_EQUAL(cs->has_hist, 1);
 	CU_ASSERT_EQUAL(hist_sum(cs), 0);
+
+	/*
+	 * A call over 1 s, as redis-server 7.0.15 names it: the histogram
+	 * stops at 1 s, and its last bucket is named 1073741 (2^30 ns).
+	 */
+	info(&cur, "cmdstat_eval:calls=2,usec=1800000\r\n");
+	hist(&cur, "[ $eval [ $calls :2 $histogram_usec [ :541065 :1 "
+	    ":1073741 :2 ] ] ]");
+	cs = cmdtable_find(&cur, "eval");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+	CU_ASSERT_EQUAL(cs->has_hist, 1);
+	CU_ASSERT_EQUAL(cs->hist[19], 1);
+	CU_ASSERT_EQUAL(cs->hist[20], 1);
 }
 
 /* A bad command entry is skipped; a reply of the wrong shape is refused. */
