@@ -8,13 +8,15 @@
  * are sent and taken out (cmdstats_delta).  The monitor's own probes (one
  * PING and one INFO per probe-interval) are not known here and stay in.
  *
- * Latency.  On Redis 7 and later LATENCY HISTOGRAM gives every call's
- * latency in power-of-two microsecond buckets; its deltas go out per
- * command as they are, and the monitor folds them into its ladder.
- * Older servers (or a renamed LATENCY) fall back to each command's mean
- * time per call over the interval, and the report says so
- * (latency_source "commandstats-mean").
- *
+ * Latency.  LATENCY HISTOGRAM (Redis 7 and later) gives every call's
+ * latency in Redis's buckets; it is read with INFO ALL in one MULTI/EXEC,
+ * so that the two readings count the same calls, and each command's
+ * histogram delta goes out as it is: the monitor folds it into its
+ * ladder.  When the server refuses it (before 7, or LATENCY renamed), the
+ * EXEC fails, INFO is asked alone in the same round, the source is marked
+ * unavailable, and the monitor puts each command's calls at its mean time
+ * per call (latency_source "commandstats-mean").
+
  * Slowlog.  SLOWLOG GET 1024 each round; only ids above the last one taken
  * go out, and the last id is written to state-dir/insight/NAME after the
  * report is in the spool, with the server's run_id (ids restart at 0 with
@@ -78,12 +80,10 @@ struct insight {
 	int			 cur_ok;	/* cur was read this round */
 	char			 prev_run[48];
 	char			 run_id[48];	/* this round's */
-	int			 version_major;
 	double			 ops;
 	char			 policy[32];
 	struct owncalls		 own;
 	uint64_t		 rc_sent;	/* rconn_sent after the last round */
-	int			 atomic;	/* read INFO and the histogram in one EXEC */
 
 	/* Sources refused by the server: why, and until when. */
 	char			 why[SRC_COUNT][160];
@@ -113,7 +113,7 @@ struct insight {
 	Ccnode__BigKeyScan	 bsmsg;
 	int			 slow_taken;	/* entries handed out this round */
 	/* Embedded: a freed connection drops its callbacks unrun. */
-	struct reply_ctx	 hist_ctx, slow_ctx;
+	struct reply_ctx	 slow_ctx;
 };
 
 static void
@@ -185,40 +185,20 @@ slowlog_save(struct insight *ins)
 
 /* ---- replies on the sampler's connection --------------------------------- */
 
-/* A LATENCY HISTOGRAM answer, alone or from the EXEC. */
-static void
-hist_reply(struct insight *ins, const redisReply *r)
-{
-	if (r->type == REDIS_REPLY_ERROR) {
-		ins->atomic = 0;
-		source_refused(ins, SRC_HIST, r->str);
-	} else if (ins->cur_ok && cmdstats_parse_histogram(r, ins->cur) >= 0) {
-		source_ok(ins, SRC_HIST);
-		ins->atomic = 1;
-	}
-}
-
-static void
-insight_hist_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
-{
-	struct reply_ctx	*c = arg;
-
-	if (r != NULL)
-		hist_reply(c->ins, r);
-	c->done(c->arg);
-}
-
 int
 insight_atomic(const struct insight *ins)
 {
-	return ins->atomic && ins->version_major >= 7 &&
-	    ins->why[SRC_HIST][0] == '\0';
+	return source_due(ins, SRC_HIST);
 }
 
+/* The EXEC's LATENCY HISTOGRAM answer, after insight_info with its INFO. */
 void
 insight_exec_hist(struct insight *ins, const redisReply *r)
 {
-	hist_reply(ins, r);
+	if (r->type == REDIS_REPLY_ERROR)
+		source_refused(ins, SRC_HIST, r->str);
+	else if (ins->cur_ok && cmdstats_parse_histogram(r, ins->cur) >= 0)
+		source_ok(ins, SRC_HIST);
 }
 
 void
@@ -226,11 +206,12 @@ insight_exec_failed(struct insight *ins, const char *why)
 {
 	char msg[160];
 
-	/* Most likely LATENCY is renamed or denied: the queue was refused. */
-	snprintf(msg, sizeof(msg), "MULTI with LATENCY HISTOGRAM failed: %s",
-	    why);
-	ins->atomic = 0;
-	source_refused(ins, SRC_HIST, msg);
+	/* The queued LATENCY's own refusal, if it came, says more. */
+	if (source_due(ins, SRC_HIST)) {
+		snprintf(msg, sizeof(msg), "MULTI with LATENCY HISTOGRAM "
+		    "failed: %s", why);
+		source_refused(ins, SRC_HIST, msg);
+	}
 	owncalls_add(&ins->own, "info", 1);	/* the sampler asks again */
 }
 
@@ -305,9 +286,7 @@ insight_send(struct insight *ins, struct rconn *rc, int queued,
 		owncalls_add(&ins->own, "multi", 1);
 		owncalls_add(&ins->own, "latency|histogram", 1);
 		owncalls_add(&ins->own, "exec", 1);
-	} else if (ins->version_major >= 7 && source_due(ins, SRC_HIST))
-		n += queue(ins, rc, insight_hist_cb, &ins->hist_ctx, done, arg,
-		    "latency|histogram", "LATENCY HISTOGRAM");
+	}
 	if (source_due(ins, SRC_SLOWLOG))
 		n += queue(ins, rc, insight_slowlog_cb, &ins->slow_ctx, done, arg,
 		    "slowlog|get", "SLOWLOG GET 1024");
@@ -322,7 +301,6 @@ insight_info(struct insight *ins, const struct info *info, const char *text,
 	ins->cur_ok = 0;
 	str_copy(ins->run_id, sizeof(ins->run_id), info->run_id);
 	str_copy(ins->policy, sizeof(ins->policy), info->policy);
-	ins->version_major = atoi(info->version);
 	ins->ops = info->values[RM_OPS];
 	if (cmdstats_parse_info(text, len, ins->cur) >= 0)
 		ins->cur_ok = 1;
@@ -357,6 +335,13 @@ scan_start(struct insight *ins, const struct insight_target *replica,
 		return -1;
 	str_copy(ins->scanned_ip, sizeof(ins->scanned_ip), t.ip);
 	ins->scanned_port = t.port;
+	/*
+	 * The scan's TYPE and STRLEN calls are no workload: a hot-key window
+	 * open on this server now is dropped at once (one on a replica
+	 * scanned for it, at the next round).
+	 */
+	if (on == NULL && ins->hk != NULL)
+		hotkeys_round(ins->hk, ins->ops, ins->policy, 1);
 	log_info("instance %s: big-key scan started on %s (%s)", ins->name,
 	    t.scanned, reason);
 	return 0;
@@ -435,8 +420,7 @@ fill_commands(struct insight *ins, Ccnode__InstanceSample *is)
 	if (!ins->cur_ok)
 		return;
 	if (ins->have_prev && strcmp(ins->prev_run, ins->run_id) == 0) {
-		rv = cmdstats_delta(ins->prev, ins->cur, &ins->own,
-		    ins->why[SRC_HIST][0] != '\0' || ins->version_major < 7,
+		rv = cmdstats_delta(ins->prev, ins->cur, &ins->own, 0,
 		    ins->delta);
 		if (rv == -1)
 			log_info("instance %s: command counters were reset; "

@@ -37,11 +37,14 @@ struct insight	*insight_new(struct agent *, const struct insight_target *);
 void		 insight_free(struct insight *);
 /*
  * Whether this round should read INFO ALL and LATENCY HISTOGRAM in one
- * MULTI/EXEC, so that the two agree to the call: once the histogram has
- * answered alone, on Redis 7 and later.
+ * MULTI/EXEC, so that the two agree to the call: unless the server
+ * refused LATENCY less than 10 minutes ago.
  */
 int		 insight_atomic(const struct insight *);
-/* The EXEC's LATENCY HISTOGRAM answer (after insight_info with its INFO). */
+/*
+ * The EXEC's LATENCY HISTOGRAM answer (after insight_info with its INFO),
+ * or the error the queued command got.
+ */
 void		 insight_exec_hist(struct insight *, const redisReply *);
 /* The EXEC failed (LATENCY renamed or denied): back to INFO alone. */
 void		 insight_exec_failed(struct insight *, const char *why);

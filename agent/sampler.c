@@ -249,6 +249,17 @@ queued_cb(struct rconn *rc, redisReply *r, const char *err, void *arg)
 {
 }
 
+/* LATENCY HISTOGRAM queued: a refusal says why (renamed, ACL). */
+static void
+latency_queued_cb(struct rconn *rc, redisReply *r, const char *err,
+    void *arg)
+{
+	struct inst *in = arg;
+
+	if (r != NULL && r->type == REDIS_REPLY_ERROR)
+		insight_exec_hist(in->ins, r);
+}
+
 /*
  * EXEC of MULTI, INFO ALL, LATENCY HISTOGRAM: one snapshot, so the
  * commandstats and the histogram count the same calls.  A refused
@@ -592,7 +603,6 @@ round_finish(struct sampler *s)
 	size_t			 ndbs = 0, nreps = 0;
 
 	s->round_open = 0;
-	insight_rounds(s);
 	for (in = s->insts; in != NULL; in = in->next)
 		if (in->up && in->kind != KIND_INTERFACE) {
 			ndbs += (size_t)in->info.ndbs;
@@ -638,6 +648,11 @@ round_finish(struct sampler *s)
 	for (in = s->insts; in != NULL; in = in->next)
 		if (in->ins != NULL)
 			insight_sent(in->ins);
+	/*
+	 * Scans and hot-key windows start after the deltas are made: a
+	 * command they send now is counted against the next reading.
+	 */
+	insight_rounds(s);
 
 	free(samples);
 	free(sp);
@@ -722,7 +737,8 @@ sampler_tick_cb(evutil_socket_t fd, short ev, void *arg)
 		if (in->ins != NULL && insight_atomic(in->ins)) {
 			rconn_cmdf(in->rc, queued_cb, in, "MULTI");
 			rconn_cmdf(in->rc, queued_cb, in, "INFO ALL");
-			rconn_cmdf(in->rc, queued_cb, in, "LATENCY HISTOGRAM");
+			rconn_cmdf(in->rc, latency_queued_cb, in,
+			    "LATENCY HISTOGRAM");
 			rconn_cmdf(in->rc, exec_cb, in, "EXEC");
 			queued = 4;
 		} else {
