@@ -45,6 +45,7 @@
 #define O_KIND		0x02
 #define O_PORT		0x04
 #define O_PARAM		0x08
+#define O_QUERY		0x10	/* --span, --date, ...: the query string */
 
 /* struct command's flags. */
 #define CMD_KILLED	0x01		/* Result.count is killed clients */
@@ -86,6 +87,10 @@ struct ctl {
 	char			*token_file, *timeout_arg;
 	char			*kind, *port_arg;
 	struct params		 params;
+	/* query options of the monitor's analytics commands */
+	char			*q_span, *q_by, *q_date, *q_top, *q_type, *q_cmd,
+				*q_begin, *q_end, *q_min_us, *q_limit, *q_offset;
+	char			*url;		/* path and query to GET */
 	unsigned		 seen;		/* O_* given */
 	int			 json;
 	uint64_t		 timeout_ms;
@@ -117,7 +122,8 @@ static build_fn		build_host, build_list, build_start, build_ref,
 			build_set;
 static print_fn		print_host, print_instances, print_result;
 static mprint_fn	print_kv, print_table_instances, print_table_machines,
-			print_table_alerts;
+			print_table_alerts, print_bigkeys, print_hotkeys,
+			print_slowlog, print_top, print_latency;
 
 #define AGENT_REF(v, r, h, f) {						\
 	.group = "instance", .verb = (v), .args = "NAME", .help = (h),	\
@@ -127,6 +133,11 @@ static mprint_fn	print_kv, print_table_instances, print_table_machines,
 #define MONITOR(v, p, pr, h) {						\
 	.group = "monitor", .verb = (v), .args = "[--json]", .help = (h), \
 	.opts = O_JSON, .path = (p), .mprint = (pr) }
+/* An instance's analytics: p follows /api/v1/instances/NAME. */
+#define MONITOR_NAMED(v, p, a, pr, h) {					\
+	.group = "monitor", .verb = (v), .args = "NAME " a " [--json]",	\
+	.help = (h), .minargs = 1, .maxargs = 1, .opts = O_JSON | O_QUERY, \
+	.path = (p), .mprint = (pr) }
 
 static const struct command commands[] = {
 	{ .group = "instance", .verb = "start",
@@ -168,7 +179,24 @@ static const struct command commands[] = {
 	    "hosts and their agents"),
 	MONITOR("alerts", "/api/v1/alerts", print_table_alerts,
 	    "active alerts (pending and firing)"),
+	MONITOR_NAMED("bigkeys", "/bigkeys",
+	    "[--date YYYYMMDD] [--type string|all] [--top N]", print_bigkeys,
+	    "big keys of the day's scan (over the limits, or the top N per "
+	    "type)"),
+	MONITOR_NAMED("hotkeys", "/hotkeys",
+	    "[--span realtime|30m|6h|24h]", print_hotkeys,
+	    "hot keys (sampled estimates)"),
+	MONITOR_NAMED("slowlog", "/slowlog",
+	    "[--begin T] [--end T] [--min-us N] [--limit N] [--offset N]",
+	    print_slowlog, "slow log entries, newest first"),
+	MONITOR_NAMED("top", "/top-commands",
+	    "[--span S] [--by count|time] [--limit N]", print_top,
+	    "top commands by calls or by time"),
+	MONITOR_NAMED("latency", "/latency-dist",
+	    "[--span S] [--cmd NAME]", print_latency,
+	    "latency distribution over the ladder"),
 };
+
 
 /*
  * Every option; off is the char * in struct ctl that its argument sets, or
@@ -194,6 +222,17 @@ static const struct option {
 	{ "--port",		1, O_PORT, offsetof(struct ctl, port_arg) },
 	{ "--param",		1, O_PARAM, NOFIELD },	/* appends to params */
 	{ "--json",		0, O_JSON, NOFIELD },
+	{ "--span",		1, O_QUERY, offsetof(struct ctl, q_span) },
+	{ "--by",		1, O_QUERY, offsetof(struct ctl, q_by) },
+	{ "--date",		1, O_QUERY, offsetof(struct ctl, q_date) },
+	{ "--top",		1, O_QUERY, offsetof(struct ctl, q_top) },
+	{ "--type",		1, O_QUERY, offsetof(struct ctl, q_type) },
+	{ "--cmd",		1, O_QUERY, offsetof(struct ctl, q_cmd) },
+	{ "--begin",		1, O_QUERY, offsetof(struct ctl, q_begin) },
+	{ "--end",		1, O_QUERY, offsetof(struct ctl, q_end) },
+	{ "--min-us",		1, O_QUERY, offsetof(struct ctl, q_min_us) },
+	{ "--limit",		1, O_QUERY, offsetof(struct ctl, q_limit) },
+	{ "--offset",		1, O_QUERY, offsetof(struct ctl, q_offset) },
 };
 
 /* ---- messages and usage --------------------------------------------------- */
@@ -413,6 +452,49 @@ command_find(char **words, int nwords)
 	return NULL;
 }
 
+/*
+ * The monitor path to GET: the command's, with the instance name and the
+ * query options, URL-encoded.  The monitor checks the values.
+ */
+static int
+build_url(struct ctl *ctl, char **args, int nargs)
+{
+	struct evbuffer	*b = evbuffer_new();
+	const char	*v;
+	char		*enc, key[16], *p;
+	int		 first = 1;
+	size_t		 i, len;
+
+	if (nargs == 1) {
+		enc = evhttp_encode_uri(args[0]);
+		evbuffer_add_printf(b, "/api/v1/instances/%s%s", enc,
+		    ctl->cmd->path);
+		free(enc);
+	} else
+		evbuffer_add_printf(b, "%s", ctl->cmd->path);
+	/* --min-us VALUE is min_us=VALUE. */
+	for (i = 0; i < nitems(options); i++) {
+		if (options[i].opt != O_QUERY ||
+		    (v = *(char **)(void *)((char *)ctl + options[i].off)) ==
+		    NULL)
+			continue;
+		snprintf(key, sizeof(key), "%s", options[i].name + 2);
+		for (p = key; *p != '\0'; p++)
+			if (*p == '-')
+				*p = '_';
+		enc = evhttp_encode_uri(v);
+		evbuffer_add_printf(b, "%c%s=%s", first ? '?' : '&', key, enc);
+		free(enc);
+		first = 0;
+	}
+	len = evbuffer_get_length(b);
+	ctl->url = xmalloc(len + 1);
+	evbuffer_remove(b, ctl->url, len);
+	ctl->url[len] = '\0';
+	evbuffer_free(b);
+	return 0;
+}
+
 /* Finds the command, checks its words and options, builds the request. */
 static int
 parse_command(struct ctl *ctl)
@@ -439,7 +521,7 @@ parse_command(struct ctl *ctl)
 		    option_name(extra & -extra));
 	ctl->json = (ctl->seen & O_JSON) != 0;
 	if (c->path != NULL)
-		return 0;
+		return build_url(ctl, args, nargs);
 	ctl->req.req_case = c->req;
 	return c->build(ctl, args, nargs);
 }
@@ -1006,6 +1088,95 @@ print_table_machines(struct ctl *ctl, json_t *j)
 	}
 }
 
+/* A number member as an integer, 0 when absent. */
+static long long
+jnum(json_t *o, const char *key)
+{
+	return (long long)json_number_value(json_object_get(o, key));
+}
+
+static void
+print_bigkeys(struct ctl *ctl, json_t *j)
+{
+	json_t	*items = json_object_get(j, "items"), *o;
+	size_t	 i;
+
+	if (!json_is_true(json_object_get(j, "found"))) {
+		printf("no big-key scan on %s\n", jstr(j, "date"));
+		return;
+	}
+	printf("date %s, scan of %s %s, %lld keys examined\n",
+	    jstr(j, "date"), jstr(j, "scanned"),
+	    json_is_true(json_object_get(j, "complete")) ? "complete" :
+	    "NOT complete (partial figures)", jnum(j, "keys"));
+	printf("%-3s %-40s %-7s %14s %12s %s\n", "DB", "KEY", "TYPE",
+	    "SIZE", "ELEMENTS", "UPDATETIME");
+	json_array_foreach(items, i, o)
+		printf("%-3lld %-40s %-7s %14lld %12lld %s\n", jnum(o, "db"),
+		    jstr(o, "key"), jstr(o, "type"), jnum(o, "size"),
+		    jnum(o, "elements"), jstr(o, "updatetime"));
+}
+
+static void
+print_hotkeys(struct ctl *ctl, json_t *j)
+{
+	json_t	*items = json_object_get(j, "items"), *o;
+	size_t	 i;
+
+	printf("span %s, source %s%s\n", jstr(j, "span"), jstr(j, "source"),
+	    json_is_true(json_object_get(j, "estimate")) ?
+	    " (counts are estimates)" : "");
+	printf("%-3s %-40s %-7s %14s\n", "DB", "KEY", "TYPE", "COUNT");
+	json_array_foreach(items, i, o)
+		printf("%-3lld %-40s %-7s %14lld\n", jnum(o, "db"),
+		    jstr(o, "key"), jstr(o, "type"), jnum(o, "count"));
+}
+
+static void
+print_slowlog(struct ctl *ctl, json_t *j)
+{
+	json_t	*items = json_object_get(j, "items"), *o;
+	size_t	 i;
+
+	printf("total %lld, lost %lld\n", jnum(j, "total"), jnum(j, "lost"));
+	printf("%-24s %12s %-21s %s\n", "EXECUTETIME", "DURATION_US",
+	    "CLIENT", "COMMANDLINE");
+	json_array_foreach(items, i, o)
+		printf("%-24s %12lld %-21s %s\n", jstr(o, "executetime"),
+		    jnum(o, "duration"), jstr(o, "client"),
+		    jstr(o, "commandline"));
+}
+
+static void
+print_top(struct ctl *ctl, json_t *j)
+{
+	json_t		*items = json_object_get(j, "items"), *o;
+	size_t		 i;
+	int		 took = strcmp(jstr(j, "by"), "time") == 0;
+
+	printf("span %s, by %s\n", jstr(j, "span"), jstr(j, "by"));
+	printf("%-24s %16s\n", "CMD", took ? "TOOK_US" : "COUNT");
+	json_array_foreach(items, i, o)
+		printf("%-24s %16lld\n", jstr(o, "cmd"),
+		    jnum(o, took ? "took" : "count"));
+}
+
+static void
+print_latency(struct ctl *ctl, json_t *j)
+{
+	json_t		*items = json_object_get(j, "items"), *o;
+	size_t		 i;
+	long long	 calls = jnum(j, "calls");
+
+	printf("span %s, source %s, %lld calls\n", jstr(j, "span"),
+	    jstr(j, "source"), calls);
+	printf("%-12s %14s %8s\n", "LADDER", "SIZE", "SHARE");
+	json_array_foreach(items, i, o)
+		printf("%-12s %14lld %7.2f%%\n", jstr(o, "ladder"),
+		    jnum(o, "size"), calls > 0 ?
+		    100.0 * (double)jnum(o, "size") / (double)calls : 0.0);
+}
+
 /* An object as "key value" lines; array members one a line. */
 static void
 print_kv(struct ctl *ctl, json_t *j)
@@ -1051,12 +1222,12 @@ http_done_cb(struct evhttp_request *req, void *arg)
 	    0, &jerr);
 	if (j == NULL) {
 		fail(ctl, "%s%s: HTTP %d with a body that is not JSON",
-		    ctl->monitor_addr, ctl->cmd->path, code);
+		    ctl->monitor_addr, ctl->url, code);
 		return;
 	}
 	if (code != 200) {
 		e = json_object_get(j, "error");
-		fail(ctl, "%s: HTTP %d: %s", ctl->cmd->path, code,
+		fail(ctl, "%s: HTTP %d: %s", ctl->url, code,
 		    json_is_string(e) ? json_string_value(e) : "error");
 		json_decref(j);
 		return;
@@ -1109,8 +1280,7 @@ run_monitor(struct ctl *ctl)
 		free(auth);
 		free(token);
 	}
-	if (evhttp_make_request(ctl->hc, req, EVHTTP_REQ_GET,
-	    ctl->cmd->path) == -1) {
+	if (evhttp_make_request(ctl->hc, req, EVHTTP_REQ_GET, ctl->url) == -1) {
 		say("%s: cannot send the request", ctl->monitor_addr);
 		return -1;
 	}
@@ -1179,6 +1349,7 @@ ctl_clear(struct ctl *ctl)
 	wire_conf_clear(&ctl->wc);
 	params_clear(&ctl->params);
 	free(ctl->words);
+	free(ctl->url);
 }
 
 int

@@ -7,7 +7,7 @@
 #  - PromoteInstance turns a replica started with replicaof into a master,
 #    and desired.json no longer has replicaof (a restart keeps it a master).
 #  - The interface process (nutcracker) proxies a SET to its backend.
-#  - Analyze answers "not available" (UNSUPPORTED, status 1).
+#  - Analyze starts a big-key scan; an unknown instance is refused (status 1).
 [ -z "${BASH_VERSION:-}" ] && exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 sup_init redis-server redis-cli nutcracker jq
@@ -115,9 +115,11 @@ check "m1 is a master too" test "$(mcli role | head -n 1)" = master
 
 # ---- Analyze ---------------------------------------------------------------------------------------------
 out=$(ictl "$P_AG" instance analyze m1); rc=$?
-say "instance analyze m1: status $rc: $(ctl_err)"
-check "instance analyze exits 1" test "$rc" = 1
-check "... saying it is not available (UNSUPPORTED)" \
-    eval 'grep -qi "not available" <<<"$(ctl_err)" && grep -q UNSUPPORTED <<<"$(ctl_err)"'
+say "instance analyze m1: status $rc: $out"
+check "instance analyze m1 starts a big-key scan" \
+    eval '[ "$rc" = 0 ] && grep -q "big-key scan of m1 started" <<<"$out"'
+ictl "$P_AG" instance analyze nosuch >/dev/null; rc=$?
+check "instance analyze of an unknown instance exits 1, naming it" \
+    eval '[ "$rc" = 1 ] && grep -q "no instance nosuch" <<<"$(ctl_err)"'
 check "the agent still serves" ictl "$P_AG" instance list >/dev/null
 pass
