@@ -15,6 +15,12 @@
  * store.c calls analytics_ingest() once per stored sample, never for a
  * replay it has dropped, so nothing here counts a sample twice.
  *
+ * This file is the module: it hands each sample's parts to their keepers,
+ * keeps the command figures, the hot keys, the sources and the proxy
+ * detail in memory, serves them, and routes the API paths.  The slowlog is
+ * stored and queried by slowstore.c, the big-key scans by bigstore.c;
+ * analytics_int.h holds what the three files share.
+ *
  * Commands.  Each sample's deltas go to "realtime" (the last sample), to
  * a ring of 72 five-minute buckets (the 30m and 6h spans) and to a ring of
  * 24 one-hour buckets (24h), by the sample's time.  A bucket holds, per
@@ -36,22 +42,6 @@
  * now and then is undercounted.  It is an approximation, and the API says
  * the counts are estimates.
  *
- * Slowlog.  Entries go to disk, one file per local date of the entry's
- * time: data-dir/analytics/NAME/slowlog-YYYYMMDD.pb, records of a 4-byte
- * big-endian length and a packed SlowlogEntry (run_id always filled in),
- * appended with one write per report and date.  An entry is stored once:
- * per run_id the next id expected is kept (8 run ids at most), rebuilt
- * from the files of the last 7 days when the instance first sends slowlog
- * data after a start.  Lost entries (slowlog_lost) are appended as 16-byte
- * records (report time, count) to slowlog-YYYYMMDD.lost, once per report
- * time.  At most 100,000 entries (and 32 MB) per instance and day are
- * stored; more are counted as dropped, logged once a day.
- *
- * Big keys.  A scan is stored per local date of its end, in
- * bigkeys-YYYYMMDD.pb (the packed BigKeyScan).  The latest complete scan
- * of a date wins; an incomplete one is kept only while the date has no
- * complete one.
- *
  * Files past 7 days (slowlog) and 30 days (big keys) are removed at start
  * and every hour.
  *
@@ -70,13 +60,11 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -96,16 +84,13 @@
 #include "cmdstats.h"
 #include "monitor.h"
 #include "util.h"
+#include "analytics_int.h"
 
-#define SLOTS_MAX	(LADDER_EDGES_MAX + 1)
-#define HIST_MAX	64		/* histogram buckets read */
-#define MON_CMD_NAME_MAX	48		/* names kept (the agent sends up to 63) */
 #define CMD_NAMES_MAX	512		/* distinct names per instance */
 #define CMD_BUCKET_MAX	128		/* commands per bucket, "(other)" aside */
 #define OTHER		0		/* the id of "(other)" */
 #define MIN5		(300 * 1000LL)
 #define HOUR		(3600 * 1000LL)
-#define DAY		(86400 * 1000LL)
 #define NB5		72		/* 6 h of five-minute buckets */
 #define NBH		24		/* 24 h of one-hour buckets */
 #define HOT_MAX		100		/* keys per hot-key summary */
@@ -113,49 +98,14 @@
 #define HOT_KEY_MAX	512		/* bytes of a key kept */
 #define NHOT5		6		/* 30 min of five-minute summaries */
 #define NHOTH		24
-#define RUNIDS_MAX	8
-#define SLOW_DAYS	7
-#define SLOW_DAY_MAX	100000		/* entries per instance and day */
-#define SLOW_DAY_BYTES	(32 * 1024 * 1024)	/* and bytes */
-#define SLOW_REC_MAX	65536		/* bytes of one stored entry */
-#define SLOW_QUERY_MAX	400000		/* entries one query sorts */
-#define SLOW_LIMIT_MAX	10000
-#define SLOW_DATES	12		/* day counters per instance */
-#define BIG_DAYS	30
-#define BIG_OVER_MAX	1000
-#define BIG_TOP_MAX	10000
-#define BIG_TYPES_MAX	64
-#define BIG_EDGES_MAX	64
-#define BIG_FILE_MAX	(256 * 1024 * 1024)
-#define SOURCES_MAX	16
 #define SERVERS_MAX	256
 #define SWEEP_S		3600		/* file retention, checked hourly */
 
 #define SRC_HIST	0x01		/* from latency histograms */
 #define SRC_MEAN	0x02		/* from usec / calls */
 
-/* Logged once per instance. */
-#define W_NAME		0x01
-#define W_NAMES		0x02
-#define W_SCALE		0x04
-#define W_SLOWBAD	0x08
-#define W_SLOWIO	0x10
-#define W_HOTBAD	0x20
-#define W_BIGBAD	0x40
-#define W_BIGIO		0x80
-
 /* Values of a command entry: then the ladder's slots. */
 enum { V_CALLS, V_USEC, V_FAILED, V_LADDER };
-
-/* Per-command figures of one time bucket. */
-struct cbucket {
-	int64_t		 start_ms;	/* 0: unused */
-	int64_t		 from_ms, to_ms;	/* what the samples covered */
-	uint8_t		 sources;	/* SRC_* */
-	uint16_t	 n, cap;
-	uint16_t	*ids;
-	uint64_t	*v;		/* n * stride */
-};
 
 struct hkey {
 	char		*key;
@@ -164,72 +114,6 @@ struct hkey {
 	uint16_t	 len;		/* at most HOT_KEY_MAX */
 	uint8_t		 truncated;
 	char		 type[7];	/* "string", "stream", "" */
-};
-
-/* A hot-key summary: one window, or the windows of a bucket merged. */
-struct hotset {
-	int64_t		 start_ms;	/* 0: unused */
-	int64_t		 from_ms, to_ms;
-	int		 n;
-	struct hkey	*keys;
-};
-
-struct runid {
-	char		 id[48];
-	uint64_t	 next;		/* the lowest id not yet stored */
-	int64_t		 seen_ms;
-};
-
-struct slowday {
-	int		 date;		/* YYYYMMDD, 0: unused */
-	uint32_t	 n;
-	uint64_t	 bytes;
-	int		 warned;
-};
-
-struct source {
-	char		 source[32];
-	char		 reason[160];
-};
-
-struct analytics_inst {
-	int		 stride;
-	/* Commands: names[0] is "(other)". */
-	char		(*names)[MON_CMD_NAME_MAX];
-	int		 nnames;
-	struct cbucket	 rt, *b5, *bh;
-	uint64_t	*cum;		/* nnames * stride, since start */
-	int64_t		 last_t;
-	char		 latency_source[24];
-	/* Hot keys. */
-	struct hotset	 hot_rt, hot_lfu, *hot5, *hoth;
-	char		 hot_source[16];
-	uint32_t	 hot_window_ms, hot_period_ms;
-	uint64_t	 hot_lines, hot_unparsed;
-	/* Slowlog. */
-	int		 slow_loaded;
-	struct runid	 runs[RUNIDS_MAX];
-	struct slowday	 days[SLOW_DATES];
-	struct analytics_counts counts;
-	int64_t		 lost_t;	/* of the last lost count stored */
-	double		 slow_rate;
-	int64_t		 slow_t;
-	/* Sources, proxy. */
-	int		 nsources;
-	struct source	 sources[SOURCES_MAX];
-	int		 has_proxy;
-	struct proxy_detail proxy;
-	unsigned	 warned;
-};
-
-struct analytics {
-	struct monitor		*m;
-	struct latency_ladder	 ladder;
-	int			 nslots, stride;
-	uint8_t			 slot_of[HIST_MAX];	/* histogram bucket -> slot */
-	char			 labels[SLOTS_MAX][80];
-	char			*dir;			/* data-dir/analytics */
-	struct event		*sweep;
 };
 
 enum span { SP_RT, SP_30M, SP_6H, SP_24H };
@@ -242,8 +126,8 @@ static const char *const key_types[] = { "string", "list", "hash", "set",
 /* ---- small helpers -------------------------------------------------------- */
 
 /* {"error": ...} and *code 400. */
-static json_t *
-bad(int *code, const char *fmt, ...)
+json_t *
+analytics_bad(int *code, const char *fmt, ...)
 {
 	char	msg[512];
 	va_list	ap;
@@ -256,8 +140,8 @@ bad(int *code, const char *fmt, ...)
 }
 
 /* The local date of a Unix time in ms, as YYYYMMDD. */
-static int
-date_of(int64_t ms)
+int
+analytics_date_of(int64_t ms)
 {
 	time_t		t = (time_t)(ms / 1000);
 	struct tm	tm;
@@ -268,42 +152,9 @@ date_of(int64_t ms)
 	    tm.tm_mday;
 }
 
-/* YYYYMMDD, a real calendar date from 1970 on: 0, or -1. */
-static int
-parse_date(const char *s, int *date)
-{
-	struct tm	tm;
-	int		i, v = 0;
-
-	for (i = 0; i < 8; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (s[8] != '\0' || v < 19700101 || v > 99991231)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = v / 10000 - 1900;
-	tm.tm_mon = v / 100 % 100 - 1;
-	tm.tm_mday = v % 100;
-	tm.tm_hour = 12;
-	tm.tm_isdst = -1;
-	if (mktime(&tm) == (time_t)-1 || tm.tm_mday != v % 100 ||
-	    tm.tm_mon != v / 100 % 100 - 1)
-		return -1;
-	*date = v;
-	return 0;
-}
-
-static json_t *
-json_date(int date)
-{
-	return json_sprintf("%08d", date);
-}
-
 /* A bounded integer parameter: 0 (absent: *v untouched), or -1. */
-static int
-param_ll(const struct evkeyvalq *q, const char *name, long long lo,
+int
+analytics_param_ll(const struct evkeyvalq *q, const char *name, long long lo,
     long long hi, long long *v, const char **text)
 {
 	const char	*s = evhttp_find_header(q, name);
@@ -336,45 +187,10 @@ param_span(const struct evkeyvalq *q, enum span *sp)
 	return -1;
 }
 
-static uint32_t
-be32_get(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-be32_put(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static uint64_t
-be64_get(const uint8_t *p)
-{
-	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
-}
-
-static void
-be64_put(uint8_t *p, uint64_t v)
-{
-	be32_put(p, (uint32_t)(v >> 32));
-	be32_put(p + 4, (uint32_t)v);
-}
-
-static uint64_t
-sat_add(uint64_t a, uint64_t b)
-{
-	return a + b < a ? UINT64_MAX : a + b;
-}
-
 /* dir/NAME/PREFIX-YYYYMMDD.SUFFIX into buf: 0, or -1 if too long. */
-static int
-file_path(const struct analytics *a, const char *name, const char *prefix,
-    int date, const char *suffix, char *buf, size_t len)
+int
+analytics_file_path(const struct analytics *a, const char *name,
+    const char *prefix, int date, const char *suffix, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "%s/%s/%s-%08d.%s", a->dir, name, prefix,
 	    date, suffix);
@@ -382,8 +198,9 @@ file_path(const struct analytics *a, const char *name, const char *prefix,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-static int
-inst_dir(const struct analytics *a, const char *name)
+/* Makes dir/NAME: 0, or -1. */
+int
+analytics_inst_dir(const struct analytics *a, const char *name)
 {
 	char path[PATH_MAX];
 
@@ -393,40 +210,31 @@ inst_dir(const struct analytics *a, const char *name)
 	return mkdir_p(path, 0750);
 }
 
-/* Appends len bytes with one write; a short write is undone.  0 or -1. */
-static int
-append_file(const char *path, const void *buf, size_t len)
+/* Whether fname is PREFIX-YYYYMMDD.SUFFIX; *date gets the date. */
+int
+analytics_name_date(const char *fname, const char *prefix, const char *suffix,
+    int *date)
 {
-	struct stat	st;
-	ssize_t		n;
-	int		fd, saved;
+	size_t	pl = strlen(prefix), sl = strlen(suffix);
+	int	i, v = 0;
 
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0640)) == -1)
-		return -1;
-	if (fstat(fd, &st) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
+	if (strlen(fname) != pl + 8 + sl || strncmp(fname, prefix, pl) != 0 ||
+	    strcmp(fname + pl + 8, suffix) != 0)
+		return 0;
+	for (i = 0; i < 8; i++) {
+		if (!isdigit((unsigned char)fname[pl + i]))
+			return 0;
+		v = v * 10 + (fname[pl + i] - '0');
 	}
-	n = write(fd, buf, len);
-	if (n != (ssize_t)len) {
-		saved = n == -1 ? errno : ENOSPC;
-		if (ftruncate(fd, st.st_size) == -1)
-			log_debug("ftruncate %s: %s", path, strerror(errno));
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return close(fd);
+	*date = v;
+	return 1;
 }
 
 /* ---- binary-safe JSON ----------------------------------------------------- */
 
 /* The length of the valid UTF-8 sequence at s, or 0. */
-static size_t
-utf8_seq(const unsigned char *s, size_t len)
+size_t
+analytics_utf8_seq(const unsigned char *s, size_t len)
 {
 	unsigned char	c = s[0];
 	size_t		n, j;
@@ -472,7 +280,7 @@ analytics_json_key(const void *p, size_t len)
 			*o++ = '\\';
 			*o++ = '\\';
 			i++;
-		} else if ((n = utf8_seq(s + i, len - i)) == 0) {
+		} else if ((n = analytics_utf8_seq(s + i, len - i)) == 0) {
 			o += sprintf(o, "\\x%02x", s[i]);
 			i++;
 		} else {
@@ -998,14 +806,16 @@ q_top_commands(struct analytics *a, struct instance *in,
 	json_t				*o, *items;
 
 	if (param_span(q, &sp) == -1)
-		return bad(code, "span: '%s' is not one of realtime, 30m, 6h, "
-		    "24h", evhttp_find_header(q, "span"));
+		return analytics_bad(code, "span: '%s' is not one of realtime, "
+		    "30m, 6h, 24h", evhttp_find_header(q, "span"));
 	by = evhttp_find_header(q, "by");
 	if (by != NULL && strcmp(by, "count") != 0 && strcmp(by, "time") != 0)
-		return bad(code, "by: '%s' is not one of count, time", by);
+		return analytics_bad(code, "by: '%s' is not one of count, time",
+		    by);
 	by_time = by != NULL && strcmp(by, "time") == 0;
-	if (param_ll(q, "limit", 1, 1000, &limit, &text) == -1)
-		return bad(code, "limit: '%s' is not 1 to 1000", text);
+	if (analytics_param_ll(q, "limit", 1, 1000, &limit, &text) == -1)
+		return analytics_bad(code, "limit: '%s' is not 1 to 1000",
+		    text);
 
 	nb = cmd_span(ai, sp, now, b);
 	n = ai != NULL ? ai->nnames : 1;
@@ -1073,10 +883,11 @@ q_latency_dist(struct analytics *a, struct instance *in,
 	json_t				*o, *items, *edges, *conf;
 
 	if (param_span(q, &sp) == -1)
-		return bad(code, "span: '%s' is not one of realtime, 30m, 6h, "
-		    "24h", evhttp_find_header(q, "span"));
+		return analytics_bad(code, "span: '%s' is not one of realtime, "
+		    "30m, 6h, 24h", evhttp_find_header(q, "span"));
 	if (cmd != NULL && !cmd_name_ok(cmd, name))
-		return bad(code, "cmd: '%s' is not a command name", cmd);
+		return analytics_bad(code, "cmd: '%s' is not a command name",
+		    cmd);
 	if (cmd != NULL && ai != NULL)
 		for (k = 1; k < ai->nnames; k++)
 			if (strcmp(ai->names[k], name) == 0)
@@ -1325,10 +1136,11 @@ q_hotkeys(struct analytics *a, struct instance *in, const struct evkeyvalq *q,
 
 	(void)a;
 	if (param_span(q, &sp) == -1)
-		return bad(code, "span: '%s' is not one of realtime, 30m, 6h, "
-		    "24h", evhttp_find_header(q, "span"));
-	if (param_ll(q, "limit", 1, HOT_MAX, &limit, &text) == -1)
-		return bad(code, "limit: '%s' is not 1 to %d", text, HOT_MAX);
+		return analytics_bad(code, "span: '%s' is not one of realtime, "
+		    "30m, 6h, 24h", evhttp_find_header(q, "span"));
+	if (analytics_param_ll(q, "limit", 1, HOT_MAX, &limit, &text) == -1)
+		return analytics_bad(code, "limit: '%s' is not 1 to %d", text,
+		    HOT_MAX);
 	o = json_object();
 	json_object_set_new(o, "span", json_string(span_names[sp]));
 	json_object_set_new(o, "estimate", json_true());
@@ -1362,981 +1174,6 @@ q_hotkeys(struct analytics *a, struct instance *in, const struct evkeyvalq *q,
 		json_object_set_new(o, "lfu", hkeys_json(ai->hot_lfu.keys,
 		    ai->hot_lfu.n, (size_t)limit));
 	hotset_clear(&sum);
-	*code = 200;
-	return o;
-}
-
-/* ---- slowlog: storage ----------------------------------------------------- */
-
-typedef void slow_cb(const Ccnode__SlowlogEntry *, off_t off, uint32_t len,
-    void *arg);
-
-/*
- * Reads a slowlog file from its start and calls cb for each whole record.
- * Returns the offset past the last whole record: a torn or bad tail (a
- * crash mid-write) ends the reading there.
- */
-static off_t
-slow_read(FILE *f, slow_cb *cb, void *arg)
-{
-	uint8_t			 hdr[4], *buf = xmalloc(SLOW_REC_MAX);
-	Ccnode__SlowlogEntry	*e;
-	off_t			 off = 0;
-	uint32_t		 len;
-
-	for (;;) {
-		if (fread(hdr, 1, sizeof(hdr), f) != sizeof(hdr))
-			break;
-		len = be32_get(hdr);
-		if (len == 0 || len > SLOW_REC_MAX || fread(buf, 1, len, f) != len)
-			break;
-		if ((e = ccnode__slowlog_entry__unpack(NULL, len, buf)) == NULL)
-			break;
-		if (cb != NULL)
-			cb(e, off, len, arg);
-		ccnode__slowlog_entry__free_unpacked(e, NULL);
-		off += (off_t)sizeof(hdr) + len;
-	}
-	free(buf);
-	return off;
-}
-
-/* Whole records in a slowlog file, by their lengths alone. */
-static uint32_t
-slow_count(const char *path)
-{
-	FILE		*f = fopen(path, "re");
-	uint8_t		 hdr[4];
-	uint32_t	 n = 0, len;
-
-	if (f == NULL)
-		return 0;
-	while (fread(hdr, 1, sizeof(hdr), f) == sizeof(hdr)) {
-		len = be32_get(hdr);
-		if (len == 0 || len > SLOW_REC_MAX ||
-		    fseeko(f, (off_t)len, SEEK_CUR) == -1)
-			break;
-		n++;
-	}
-	fclose(f);
-	return n;
-}
-
-/* Whether fname is PREFIX-YYYYMMDD.SUFFIX; *date gets the date. */
-static int
-name_date(const char *fname, const char *prefix, const char *suffix,
-    int *date)
-{
-	size_t	pl = strlen(prefix), sl = strlen(suffix);
-	int	i, v = 0;
-
-	if (strlen(fname) != pl + 8 + sl || strncmp(fname, prefix, pl) != 0 ||
-	    strcmp(fname + pl + 8, suffix) != 0)
-		return 0;
-	for (i = 0; i < 8; i++) {
-		if (!isdigit((unsigned char)fname[pl + i]))
-			return 0;
-		v = v * 10 + (fname[pl + i] - '0');
-	}
-	*date = v;
-	return 1;
-}
-
-/*
- * The dedupe state of a run id.  create: a new one replaces the one seen
- * least lately, unless it is older than all of them (loading).
- */
-static struct runid *
-run_get(struct analytics_inst *ai, const char *rid, int64_t seen, int force)
-{
-	struct runid	*r, *old = NULL;
-	char		 key[sizeof(r->id)];
-	int		 i;
-
-	str_copy(key, sizeof(key), rid);
-	for (i = 0; i < RUNIDS_MAX; i++) {
-		r = &ai->runs[i];
-		if (r->seen_ms != 0 && strcmp(r->id, key) == 0) {
-			r->seen_ms = MAXIMUM(r->seen_ms, seen);
-			return r;
-		}
-		if (old == NULL || r->seen_ms < old->seen_ms)
-			old = r;
-	}
-	if (old->seen_ms != 0 && seen < old->seen_ms && !force)
-		return NULL;
-	memset(old, 0, sizeof(*old));
-	memcpy(old->id, key, sizeof(key));
-	old->seen_ms = MAXIMUM(seen, 1);
-	return old;
-}
-
-static void
-load_cb(const Ccnode__SlowlogEntry *e, off_t off, uint32_t len, void *arg)
-{
-	struct runid *r;
-
-	if (e->time <= 0 || e->time > INT64_MAX / 1000)
-		return;
-	r = run_get(arg, e->run_id, e->time * 1000, 0);
-	if (r != NULL && e->id >= r->next)
-		r->next = e->id == UINT64_MAX ? UINT64_MAX : e->id + 1;
-}
-
-/* The latest report time in a .lost file of (time, count) records. */
-static int64_t
-lost_last(const char *path)
-{
-	FILE		*f = fopen(path, "re");
-	uint8_t		 rec[16];
-	int64_t		 t, last = 0;
-
-	if (f == NULL)
-		return 0;
-	while (fread(rec, 1, sizeof(rec), f) == sizeof(rec))
-		if ((t = (int64_t)be64_get(rec)) > last)
-			last = t;
-	fclose(f);
-	return last;
-}
-
-/*
- * Rebuilds the dedupe state of an instance from its slowlog files of the
- * last 7 days (and the time of its last lost count), and cuts any torn
- * tail off the files.
- */
-static void
-slow_load(struct analytics *a, struct analytics_inst *ai, const char *name,
-    int64_t now)
-{
-	char		 dir[PATH_MAX], path[PATH_MAX + 300];
-	DIR		*d;
-	struct dirent	*de;
-	struct stat	 st;
-	FILE		*f;
-	off_t		 good;
-	int		 date, oldest = date_of(now - (SLOW_DAYS + 1) * DAY);
-
-	ai->slow_loaded = 1;
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", a->dir, name) >=
-	    sizeof(dir) || (d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-		    de->d_name) >= sizeof(path))
-			continue;
-		if (name_date(de->d_name, "slowlog-", ".lost", &date)) {
-			if (stat(path, &st) == 0 && st.st_size % 16 != 0 &&
-			    truncate(path, st.st_size - st.st_size % 16) == 0)
-				log_warnx("%s: torn last record cut", path);
-			ai->lost_t = MAXIMUM(ai->lost_t, lost_last(path));
-			continue;
-		}
-		if (!name_date(de->d_name, "slowlog-", ".pb", &date) ||
-		    date < oldest || (f = fopen(path, "re")) == NULL)
-			continue;
-		good = slow_read(f, load_cb, ai);
-		if (fstat(fileno(f), &st) == 0 && st.st_size > good) {
-			if (truncate(path, good) == 0)
-				log_warnx("%s: %lld bytes of a torn or bad tail "
-				    "cut", path, (long long)(st.st_size - good));
-			else
-				log_warnx("%s: cannot cut its bad tail: %s",
-				    path, strerror(errno));
-		}
-		fclose(f);
-	}
-	closedir(d);
-}
-
-/* The entry count of a date, from the file when first asked. */
-static struct slowday *
-day_get(struct analytics *a, struct analytics_inst *ai, const char *name,
-    int date)
-{
-	struct slowday	*d, *old = NULL;
-	struct stat	 st;
-	char		 path[PATH_MAX];
-	int		 i;
-
-	for (i = 0; i < SLOW_DATES; i++) {
-		d = &ai->days[i];
-		if (d->date == date)
-			return d;
-		if (old == NULL || d->date < old->date)
-			old = d;
-	}
-	memset(old, 0, sizeof(*old));
-	old->date = date;
-	if (file_path(a, name, "slowlog", date, "pb", path, sizeof(path)) == 0) {
-		old->n = slow_count(path);
-		old->bytes = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-	}
-	return old;
-}
-
-struct sref {
-	const Ccnode__SlowlogEntry	*e;
-	const char			*rid;
-};
-
-static int
-sref_cmp(const void *x, const void *y)
-{
-	const struct sref	*a = x, *b = y;
-	int			 c = strcmp(a->rid, b->rid);
-
-	if (c != 0)
-		return c;
-	if (a->e->id != b->e->id)
-		return a->e->id < b->e->id ? -1 : 1;
-	return 0;
-}
-
-/* What one report adds to one date's file. */
-struct pending {
-	int		 date;
-	uint8_t		*buf;
-	size_t		 len, cap;
-	uint32_t	 n;
-};
-
-static void
-slow_warn(struct analytics_inst *ai, const struct instance *in,
-    const char *what)
-{
-	if (ai->warned & W_SLOWBAD)
-		return;
-	ai->warned |= W_SLOWBAD;
-	log_warnx("instance=%s: a slowlog entry %s; dropped (logged once)",
-	    in->name, what);
-}
-
-/* Returns how many entries were new (stored or dropped, not resent). */
-static uint64_t
-slow_ingest(struct analytics *a, struct analytics_inst *ai,
-    const struct instance *in, int64_t t, const Ccnode__InstanceSample *is)
-{
-	int64_t			 now = wall_ms(), tms;
-	struct sref		*v;
-	struct pending		 p[SLOW_DATES], *pp;
-	struct slowday		*d;
-	struct runid		*r;
-	Ccnode__SlowlogEntry	 copy;
-	char			 path[PATH_MAX];
-	uint8_t			 lost[16];
-	size_t			 n = is->n_slowlog, i, k, np = 0, sz;
-	uint64_t		 fresh = 0;
-
-	if (!ai->slow_loaded)
-		slow_load(a, ai, in->name, now);
-	v = xcalloc(n + 1, sizeof(*v));
-	for (i = 0; i < n; i++) {
-		v[i].e = is->slowlog[i];
-		v[i].rid = v[i].e->run_id[0] != '\0' ? v[i].e->run_id :
-		    is->run_id;
-	}
-	/* Ascending ids per run id: each is checked against the one before. */
-	qsort(v, n, sizeof(*v), sref_cmp);
-	memset(p, 0, sizeof(p));
-	for (i = 0; i < n; i++) {
-		const Ccnode__SlowlogEntry *e = v[i].e;
-
-		if (e->time <= 0 || e->time > INT64_MAX / 1000 ||
-		    (tms = e->time * 1000) < now - (SLOW_DAYS + 1) * DAY ||
-		    tms > now + DAY) {
-			ai->counts.slowlog_dropped++;
-			slow_warn(ai, in, "with a time out of the last 7 days");
-			continue;
-		}
-		r = run_get(ai, v[i].rid, tms, 1);
-		if (e->id < r->next) {
-			ai->counts.slowlog_duplicates++;
-			continue;
-		}
-		r->next = e->id == UINT64_MAX ? UINT64_MAX : e->id + 1;
-		fresh++;
-		copy = *e;
-		copy.run_id = (char *)v[i].rid;
-		if ((sz = ccnode__slowlog_entry__get_packed_size(&copy)) >
-		    SLOW_REC_MAX) {
-			ai->counts.slowlog_dropped++;
-			slow_warn(ai, in, "larger than 64 KB");
-			continue;
-		}
-		d = day_get(a, ai, in->name, date_of(tms));
-		if (d->n >= SLOW_DAY_MAX || d->bytes + 4 + sz > SLOW_DAY_BYTES) {
-			ai->counts.slowlog_dropped++;
-			if (!d->warned)
-				log_warnx("instance=%s: %u slowlog entries "
-				    "(%llu bytes) stored for %08d, the most a "
-				    "day holds; more are dropped (logged once a "
-				    "day)", in->name, d->n,
-				    (unsigned long long)d->bytes, d->date);
-			d->warned = 1;
-			continue;
-		}
-		for (k = 0; k < np && p[k].date != d->date; k++)
-			;
-		if (k == np) {
-			if (np == nitems(p)) {
-				ai->counts.slowlog_dropped++;
-				continue;
-			}
-			p[np++].date = d->date;
-		}
-		pp = &p[k];
-		if (pp->len + 4 + sz > pp->cap) {
-			pp->cap = MAXIMUM(pp->cap * 2, pp->len + 4 + sz);
-			pp->buf = xreallocarray(pp->buf, pp->cap, 1);
-		}
-		be32_put(pp->buf + pp->len, (uint32_t)sz);
-		ccnode__slowlog_entry__pack(&copy, pp->buf + pp->len + 4);
-		pp->len += 4 + sz;
-		pp->n++;
-		d->n++;
-		d->bytes += 4 + sz;
-	}
-	free(v);
-	for (k = 0; k < np; k++) {
-		if (inst_dir(a, in->name) == -1 || file_path(a, in->name,
-		    "slowlog", p[k].date, "pb", path, sizeof(path)) == -1 ||
-		    append_file(path, p[k].buf, p[k].len) == -1) {
-			if (!(ai->warned & W_SLOWIO))
-				log_warnx("instance=%s: cannot store %u slowlog "
-				    "entries in %s/%s: %s (logged once)",
-				    in->name, p[k].n, a->dir, in->name,
-				    strerror(errno));
-			ai->warned |= W_SLOWIO;
-			ai->counts.slowlog_dropped += p[k].n;
-			d = day_get(a, ai, in->name, p[k].date);
-			d->n -= MINIMUM(d->n, p[k].n);
-			d->bytes -= MINIMUM(d->bytes, p[k].len);
-		} else
-			ai->counts.slowlog_entries += p[k].n;
-		free(p[k].buf);
-	}
-	/* A lost count is stored once: a report resent has an older time. */
-	if (is->slowlog_lost > 0 && t > ai->lost_t) {
-		ai->lost_t = t;
-		ai->counts.slowlog_lost = sat_add(ai->counts.slowlog_lost,
-		    is->slowlog_lost);
-		fresh = sat_add(fresh, is->slowlog_lost);
-		be64_put(lost, (uint64_t)t);
-		be64_put(lost + 8, is->slowlog_lost);
-		if (inst_dir(a, in->name) == -1 || file_path(a, in->name,
-		    "slowlog", date_of(t), "lost", path, sizeof(path)) == -1 ||
-		    append_file(path, lost, sizeof(lost)) == -1) {
-			if (!(ai->warned & W_SLOWIO))
-				log_warnx("instance=%s: cannot store the lost "
-				    "count in %s/%s: %s (logged once)", in->name,
-				    a->dir, in->name, strerror(errno));
-			ai->warned |= W_SLOWIO;
-		}
-	}
-	return fresh;
-}
-
-/* ---- slowlog: queries ----------------------------------------------------- */
-
-struct scand {
-	int64_t		 time;
-	uint64_t	 id;
-	off_t		 off;
-	uint32_t	 len;
-	int		 file;
-};
-
-struct slowq {
-	int64_t		 begin, end;	/* ms */
-	uint64_t	 min_us, total;
-	struct scand	*c;
-	size_t		 n, cap;
-	int		 file;
-	int		 truncated;
-};
-
-static void
-query_cb(const Ccnode__SlowlogEntry *e, off_t off, uint32_t len, void *arg)
-{
-	struct slowq	*q = arg;
-	int64_t		 tms;
-
-	if (e->time <= 0 || e->time > INT64_MAX / 1000)
-		return;
-	tms = e->time * 1000;
-	if (tms < q->begin || tms > q->end || e->duration_us < q->min_us)
-		return;
-	q->total++;
-	if (q->n == SLOW_QUERY_MAX) {
-		q->truncated = 1;
-		return;
-	}
-	if (q->n == q->cap) {
-		q->cap = q->cap ? q->cap * 2 : 256;
-		q->c = xreallocarray(q->c, q->cap, sizeof(*q->c));
-	}
-	q->c[q->n].time = e->time;
-	q->c[q->n].id = e->id;
-	q->c[q->n].off = off;
-	q->c[q->n].len = len;
-	q->c[q->n].file = q->file;
-	q->n++;
-}
-
-/* Newest first. */
-static int
-scand_cmp(const void *x, const void *y)
-{
-	const struct scand *a = x, *b = y;
-
-	if (a->time != b->time)
-		return a->time < b->time ? 1 : -1;
-	if (a->id != b->id)
-		return a->id < b->id ? 1 : -1;
-	if (a->file != b->file)
-		return a->file < b->file ? 1 : -1;
-	return a->off < b->off ? 1 : a->off > b->off ? -1 : 0;
-}
-
-/* A growing string. */
-struct sbuf {
-	char	*p;
-	size_t	 len, cap;
-};
-
-static void
-sb_add(struct sbuf *s, const void *data, size_t n)
-{
-	if (s->len + n + 1 > s->cap) {
-		s->cap = MAXIMUM(s->cap * 2, s->len + n + 1);
-		s->p = xreallocarray(s->p, s->cap, 1);
-	}
-	memcpy(s->p + s->len, data, n);
-	s->len += n;
-	s->p[s->len] = '\0';
-}
-
-/*
- * One argument of a command line, as redis-cli shows it: bare when it
- * holds only printable characters and no quote or backslash; else in
- * double quotes, with \" \\ \n \r \t \a \b and \xHH for the bytes that
- * are neither printable ASCII nor valid UTF-8.
- */
-static void
-cmdline_arg(struct sbuf *s, const uint8_t *p, size_t len)
-{
-	size_t	i, n;
-	int	quote = len == 0;
-	char	esc[8];
-
-	for (i = 0; i < len && !quote; i += n) {
-		if ((n = utf8_seq(p + i, len - i)) == 0 || p[i] <= ' ' ||
-		    p[i] == 0x7f || p[i] == '"' || p[i] == '\'' || p[i] == '\\')
-			quote = 1;
-	}
-	if (!quote) {
-		sb_add(s, p, len);
-		return;
-	}
-	sb_add(s, "\"", 1);
-	for (i = 0; i < len; i += n) {
-		n = 1;
-		switch (p[i]) {
-		case '\\': sb_add(s, "\\\\", 2); continue;
-		case '"': sb_add(s, "\\\"", 2); continue;
-		case '\n': sb_add(s, "\\n", 2); continue;
-		case '\r': sb_add(s, "\\r", 2); continue;
-		case '\t': sb_add(s, "\\t", 2); continue;
-		case '\a': sb_add(s, "\\a", 2); continue;
-		case '\b': sb_add(s, "\\b", 2); continue;
-		}
-		if (p[i] >= ' ' && p[i] < 0x7f)
-			sb_add(s, p + i, 1);
-		else if (p[i] >= 0x80 && (n = utf8_seq(p + i, len - i)) > 0)
-			sb_add(s, p + i, n);
-		else {
-			n = 1;
-			snprintf(esc, sizeof(esc), "\\x%02x", p[i]);
-			sb_add(s, esc, 4);
-		}
-	}
-	sb_add(s, "\"", 1);
-}
-
-/* Redis's own "... (N more arguments)", kept when arguments are redacted. */
-static int
-more_args(const uint8_t *p, size_t len)
-{
-	static const char	pre[] = "... (", post[] = " more arguments)";
-	size_t			i;
-
-	if (len <= sizeof(pre) - 1 + sizeof(post) - 1 ||
-	    memcmp(p, pre, sizeof(pre) - 1) != 0 ||
-	    memcmp(p + len - (sizeof(post) - 1), post, sizeof(post) - 1) != 0)
-		return 0;
-	for (i = sizeof(pre) - 1; i < len - (sizeof(post) - 1); i++)
-		if (!isdigit(p[i]))
-			return 0;
-	return 1;
-}
-
-static json_t *
-slow_item(const Ccnode__SlowlogEntry *e, int redact)
-{
-	struct sbuf	 s = { NULL, 0, 0 };
-	char		 tmp[40];
-	size_t		 i;
-	json_t		*o;
-
-	sb_add(&s, "", 0);
-	for (i = 0; i < e->n_args; i++) {
-		if (i > 0)
-			sb_add(&s, " ", 1);
-		if (i > 0 && redact && !more_args(e->args[i].data,
-		    e->args[i].len)) {
-			snprintf(tmp, sizeof(tmp), "(%zu bytes)", e->args[i].len);
-			sb_add(&s, tmp, strlen(tmp));
-		} else
-			cmdline_arg(&s, e->args[i].data, e->args[i].len);
-	}
-	o = json_object();
-	json_object_set_new(o, "duration", json_u64(e->duration_us));
-	json_object_set_new(o, "client", json_str(e->client));
-	json_object_set_new(o, "command", e->n_args > 0 ?
-	    analytics_json_key(e->args[0].data, e->args[0].len) :
-	    json_string(""));
-	json_object_set_new(o, "commandline", json_stringn(s.p, s.len));
-	json_object_set_new(o, "executetime", json_time_ms(e->time * 1000));
-	json_object_set_new(o, "id", json_u64(e->id));
-	if (e->client_name[0] != '\0')
-		json_object_set_new(o, "client_name", json_str(e->client_name));
-	free(s.p);
-	return o;
-}
-
-/* Lost entries reported in [begin, end], from a .lost file. */
-static uint64_t
-lost_in(const char *path, int64_t begin, int64_t end)
-{
-	FILE		*f = fopen(path, "re");
-	uint8_t		 rec[16];
-	uint64_t	 sum = 0;
-	int64_t		 t;
-
-	if (f == NULL)
-		return 0;
-	while (fread(rec, 1, sizeof(rec), f) == sizeof(rec)) {
-		t = (int64_t)be64_get(rec);
-		if (t >= begin && t <= end)
-			sum = sat_add(sum, be64_get(rec + 8));
-	}
-	fclose(f);
-	return sum;
-}
-
-/* A time parameter: 0 (absent: *ms untouched), or -1. */
-static int
-param_time(const struct evkeyvalq *q, const char *name, int64_t *ms,
-    int *given)
-{
-	const char *s = evhttp_find_header(q, name);
-
-	*given = s != NULL;
-	return s == NULL ? 0 : parse_time_ms(s, ms);
-}
-
-static json_t *
-q_slowlog(struct analytics *a, struct instance *in, const struct evkeyvalq *q,
-    int64_t now, int *code)
-{
-	struct slowq			 sq;
-	FILE				*f[8];
-	int				 dates[8], nd = 0, i, hb, he;
-	char				 path[PATH_MAX];
-	const char			*text;
-	long long			 limit = 100, offset = 0, min_us = 0;
-	int64_t				 begin = 0, end = 0, t;
-	uint64_t			 lost = 0;
-	uint8_t				*buf;
-	size_t				 k;
-	json_t				*o, *items;
-
-	if (param_time(q, "begin", &begin, &hb) == -1)
-		return bad(code, "begin: '%s' is neither Unix seconds nor RFC "
-		    "3339", evhttp_find_header(q, "begin"));
-	if (param_time(q, "end", &end, &he) == -1)
-		return bad(code, "end: '%s' is neither Unix seconds nor RFC 3339",
-		    evhttp_find_header(q, "end"));
-	if (!he)
-		end = hb ? begin + DAY : now;
-	if (!hb)
-		begin = end - DAY;
-	if (begin > end)
-		return bad(code, "begin: after end");
-	if (end - begin > DAY)
-		return bad(code, "end: more than 1 day after begin (a query "
-		    "spans at most 1 day)");
-	if (param_ll(q, "min_us", 0, LLONG_MAX, &min_us, &text) == -1)
-		return bad(code, "min_us: '%s' is not a number of microseconds",
-		    text);
-	if (param_ll(q, "limit", 1, SLOW_LIMIT_MAX, &limit, &text) == -1)
-		return bad(code, "limit: '%s' is not 1 to %d", text,
-		    SLOW_LIMIT_MAX);
-	if (param_ll(q, "offset", 0, SLOW_QUERY_MAX, &offset, &text) == -1)
-		return bad(code, "offset: '%s' is not 0 to %d", text,
-		    SLOW_QUERY_MAX);
-
-	/* The dates the range touches: at most 3, DST included. */
-	for (t = begin;; t = MINIMUM(t + DAY / 2, end)) {
-		int date = date_of(t);
-
-		if (nd == 0 || dates[nd - 1] != date)
-			dates[nd++] = date;
-		if (t == end || nd == (int)nitems(dates))
-			break;
-	}
-	memset(&sq, 0, sizeof(sq));
-	sq.begin = begin;
-	sq.end = end;
-	sq.min_us = (uint64_t)min_us;
-	for (i = 0; i < nd; i++) {
-		f[i] = NULL;
-		if (file_path(a, in->name, "slowlog", dates[i], "pb", path,
-		    sizeof(path)) == -1)
-			continue;
-		if ((f[i] = fopen(path, "re")) != NULL) {
-			sq.file = i;
-			slow_read(f[i], query_cb, &sq);
-		}
-		if (file_path(a, in->name, "slowlog", dates[i], "lost", path,
-		    sizeof(path)) == 0)
-			lost = sat_add(lost, lost_in(path, begin, end));
-	}
-	qsort(sq.c, sq.n, sizeof(*sq.c), scand_cmp);
-	items = json_array();
-	buf = xmalloc(SLOW_REC_MAX);
-	for (k = (size_t)offset; k < sq.n && k < (size_t)(offset + limit); k++) {
-		Ccnode__SlowlogEntry *e;
-
-		if (fseeko(f[sq.c[k].file], sq.c[k].off + 4, SEEK_SET) == -1 ||
-		    fread(buf, 1, sq.c[k].len, f[sq.c[k].file]) != sq.c[k].len ||
-		    (e = ccnode__slowlog_entry__unpack(NULL, sq.c[k].len,
-		    buf)) == NULL)
-			continue;
-		json_array_append_new(items, slow_item(e,
-		    a->m->conf->slowlog_redact_args));
-		ccnode__slowlog_entry__free_unpacked(e, NULL);
-	}
-	free(buf);
-	for (i = 0; i < nd; i++)
-		if (f[i] != NULL)
-			fclose(f[i]);
-	free(sq.c);
-	o = json_object();
-	json_object_set_new(o, "total", json_u64(sq.total));
-	json_object_set_new(o, "lost", json_u64(lost));
-	json_object_set_new(o, "begin", json_time_ms(begin));
-	json_object_set_new(o, "end", json_time_ms(end));
-	json_object_set_new(o, "min_us", json_integer(min_us));
-	json_object_set_new(o, "limit", json_integer(limit));
-	json_object_set_new(o, "offset", json_integer(offset));
-	json_object_set_new(o, "redacted",
-	    json_boolean(a->m->conf->slowlog_redact_args));
-	if (sq.truncated)
-		json_object_set_new(o, "truncated", json_true());
-	json_object_set_new(o, "items", items);
-	*code = 200;
-	return o;
-}
-
-/* ---- big keys ------------------------------------------------------------- */
-
-/* The scan stored for a date, or NULL. */
-static Ccnode__BigKeyScan *
-big_read(const struct analytics *a, const char *name, int date)
-{
-	Ccnode__BigKeyScan	*s;
-	char			 path[PATH_MAX], *data, *err = NULL;
-	size_t			 len;
-
-	if (file_path(a, name, "bigkeys", date, "pb", path, sizeof(path)) ==
-	    -1 || access(path, F_OK) == -1)
-		return NULL;
-	if ((data = read_small_file(path, BIG_FILE_MAX, 0, &len, &err)) ==
-	    NULL) {
-		log_warnx("%s", err);
-		free(err);
-		return NULL;
-	}
-	if ((s = ccnode__big_key_scan__unpack(NULL, len, (uint8_t *)data)) ==
-	    NULL)
-		log_warnx("%s: not a BigKeyScan; ignored", path);
-	free(data);
-	return s;
-}
-
-/*
- * Stores a scan under the local date of its end.  The latest complete
- * scan of a date wins; an incomplete one goes in only while the date has
- * no complete scan.
- */
-static void
-big_ingest(struct analytics *a, struct analytics_inst *ai,
-    const struct instance *in, int64_t t, const Ccnode__BigKeyScan *bk)
-{
-	Ccnode__BigKeyScan	 copy = *bk, *old;
-	int64_t			 fin = bk->finished_ms > 0 ? bk->finished_ms : t;
-	int			 date = date_of(fin), keep;
-	char			 path[PATH_MAX], *err = NULL;
-	uint8_t			*buf;
-	size_t			 len;
-
-	old = big_read(a, in->name, date);
-	if (old == NULL)
-		keep = 1;
-	else if (bk->complete)
-		keep = !old->complete || fin >= old->finished_ms;
-	else
-		keep = !old->complete && fin >= old->finished_ms;
-	if (old != NULL)
-		ccnode__big_key_scan__free_unpacked(old, NULL);
-	if (!keep) {
-		log_info("instance=%s: big-key scan of %08d not stored "
-		    "complete=%d: the date has a %s one", in->name, date,
-		    bk->complete, bk->complete ? "later complete" : "complete");
-		return;
-	}
-	copy.finished_ms = fin;
-	copy.n_over = MINIMUM(copy.n_over, (size_t)BIG_OVER_MAX);
-	copy.n_top = MINIMUM(copy.n_top, (size_t)BIG_TOP_MAX);
-	copy.n_types = MINIMUM(copy.n_types, (size_t)BIG_TYPES_MAX);
-	if (copy.n_size_edges > BIG_EDGES_MAX ||
-	    copy.n_size_counts != copy.n_size_edges + 1) {
-		if (copy.n_size_edges + copy.n_size_counts > 0 &&
-		    !(ai->warned & W_BIGBAD))
-			log_warnx("instance=%s: a big-key size ladder of %zu "
-			    "edges and %zu counts; left out (logged once)",
-			    in->name, copy.n_size_edges, copy.n_size_counts);
-		if (copy.n_size_edges + copy.n_size_counts > 0)
-			ai->warned |= W_BIGBAD;
-		copy.n_size_edges = copy.n_size_counts = 0;
-	}
-	len = ccnode__big_key_scan__get_packed_size(&copy);
-	buf = xmalloc(len + 1);
-	ccnode__big_key_scan__pack(&copy, buf);
-	if (inst_dir(a, in->name) == -1 || file_path(a, in->name, "bigkeys",
-	    date, "pb", path, sizeof(path)) == -1 ||
-	    write_file_atomic(path, buf, len, &err) == -1) {
-		if (!(ai->warned & W_BIGIO))
-			log_warnx("instance=%s: cannot store the big-key scan "
-			    "of %08d: %s (logged once)", in->name, date,
-			    err ? err : strerror(errno));
-		ai->warned |= W_BIGIO;
-	} else
-		log_info("instance=%s: big-key scan of %08d stored "
-		    "complete=%d keys=%llu over=%zu", in->name, date,
-		    bk->complete, (unsigned long long)bk->keys, copy.n_over);
-	free(err);
-	free(buf);
-}
-
-/* date= (default: today); 0, or -1 after filling *err. */
-static int
-param_date(const struct evkeyvalq *q, int64_t now, int *date)
-{
-	const char *s = evhttp_find_header(q, "date");
-
-	if (s == NULL) {
-		*date = date_of(now);
-		return 0;
-	}
-	return parse_date(s, date);
-}
-
-/* What every big-key answer says about the scan of the date. */
-static json_t *
-big_base(int date, const Ccnode__BigKeyScan *s)
-{
-	json_t *o = json_object();
-
-	json_object_set_new(o, "date", json_date(date));
-	json_object_set_new(o, "found", json_boolean(s != NULL));
-	if (s == NULL) {
-		json_object_set_new(o, "complete", json_null());
-		return o;
-	}
-	json_object_set_new(o, "complete", json_boolean(s->complete));
-	json_object_set_new(o, "scanned", json_str(s->scanned));
-	json_object_set_new(o, "started", json_time_ms(s->started_ms));
-	json_object_set_new(o, "finished", json_time_ms(s->finished_ms));
-	json_object_set_new(o, "duration_ms", json_u64(s->duration_ms));
-	json_object_set_new(o, "keys", json_u64(s->keys));
-	json_object_set_new(o, "vanished", json_u64(s->vanished));
-	json_object_set_new(o, "restarts", json_integer(s->restarts));
-	json_object_set_new(o, "reason", json_str(s->reason));
-	json_object_set_new(o, "top_n", json_integer(s->top_n));
-	json_object_set_new(o, "limits", json_pack("{s:o,s:o}",
-	    "string_bytes", json_u64(s->string_limit),
-	    "elements", json_u64(s->elements_limit)));
-	return o;
-}
-
-static json_t *
-bigkey_json(const Ccnode__BigKey *k, int64_t when)
-{
-	return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:b}", "db",
-	    (json_int_t)k->db, "key", analytics_json_key(k->key.data,
-	    k->key.len), "type", json_str(k->type), "size", json_u64(k->size),
-	    "elements", json_u64(k->elements), "updatetime", json_time_ms(when),
-	    "size_exact", k->size_exact);
-}
-
-static json_t *
-q_bigkeys(struct analytics *a, struct instance *in, const struct evkeyvalq *q,
-    int64_t now, int *code)
-{
-	Ccnode__BigKeyScan	*s;
-	const char		*type = evhttp_find_header(q, "type"), *text;
-	const char		*seen[BIG_TYPES_MAX];
-	long long		 top = 0;
-	int			 date, strings, nseen = 0, i;
-	size_t			 k, j, taken;
-	json_t			*o, *items;
-
-	if (type != NULL && strcmp(type, "string") != 0 &&
-	    strcmp(type, "all") != 0)
-		return bad(code, "type: '%s' is not one of string, all", type);
-	strings = type != NULL && strcmp(type, "string") == 0;
-	if (param_date(q, now, &date) == -1)
-		return bad(code, "date: '%s' is not a date as YYYYMMDD",
-		    evhttp_find_header(q, "date"));
-	if (param_ll(q, "top", 1, BIG_TOP_MAX, &top, &text) == -1)
-		return bad(code, "top: '%s' is not 1 to %d", text, BIG_TOP_MAX);
-	s = big_read(a, in->name, date);
-	if (s != NULL && top > (long long)s->top_n) {
-		o = bad(code, "top: %lld is more than the scan's top_n (%u)",
-		    top, s->top_n);
-		ccnode__big_key_scan__free_unpacked(s, NULL);
-		return o;
-	}
-	o = big_base(date, s);
-	json_object_set_new(o, "type", json_string(strings ? "string" : "all"));
-	json_object_set_new(o, "top", top ? json_integer(top) : json_null());
-	items = json_array();
-	for (k = 0; s != NULL && top == 0 && k < s->n_over; k++)
-		if (!strings || strcmp(s->over[k]->type, "string") == 0)
-			json_array_append_new(items, bigkey_json(s->over[k],
-			    s->finished_ms));
-	/* top=N: the first N of each type, in the scan's order (largest first). */
-	for (k = 0; s != NULL && top > 0 && k < s->n_top; k++) {
-		const char *t = s->top[k]->type;
-
-		for (i = 0; i < nseen; i++)
-			if (strcmp(seen[i], t) == 0)
-				break;
-		if (i < nseen || nseen == (int)nitems(seen) ||
-		    (strings && strcmp(t, "string") != 0))
-			continue;
-		seen[nseen++] = t;
-		for (j = k, taken = 0; j < s->n_top && taken < (size_t)top; j++)
-			if (strcmp(s->top[j]->type, t) == 0) {
-				json_array_append_new(items,
-				    bigkey_json(s->top[j], s->finished_ms));
-				taken++;
-			}
-	}
-	json_object_set_new(o, "items", items);
-	if (s != NULL)
-		ccnode__big_key_scan__free_unpacked(s, NULL);
-	*code = 200;
-	return o;
-}
-
-/* "512B", "1KB", "10MB". */
-static void
-fmt_bytes(char *buf, size_t len, uint64_t b)
-{
-	if (b >= (1ULL << 30) && b % (1ULL << 30) == 0)
-		snprintf(buf, len, "%lluGB", (unsigned long long)(b >> 30));
-	else if (b >= (1ULL << 20) && b % (1ULL << 20) == 0)
-		snprintf(buf, len, "%lluMB", (unsigned long long)(b >> 20));
-	else if (b >= 1024 && b % 1024 == 0)
-		snprintf(buf, len, "%lluKB", (unsigned long long)(b >> 10));
-	else
-		snprintf(buf, len, "%lluB", (unsigned long long)b);
-}
-
-static json_t *
-q_size_dist(struct analytics *a, struct instance *in,
-    const struct evkeyvalq *q, int64_t now, int *code)
-{
-	Ccnode__BigKeyScan	*s;
-	char			 lo[24], hi[24], label[56];
-	int			 date;
-	size_t			 i, n;
-	json_t			*o, *items, *edges;
-
-	if (param_date(q, now, &date) == -1)
-		return bad(code, "date: '%s' is not a date as YYYYMMDD",
-		    evhttp_find_header(q, "date"));
-	s = big_read(a, in->name, date);
-	o = big_base(date, s);
-	items = json_array();
-	edges = json_array();
-	n = s != NULL && s->n_size_counts == s->n_size_edges + 1 ?
-	    s->n_size_counts : 0;
-	for (i = 0; i < n; i++) {
-		if (i < s->n_size_edges)
-			json_array_append_new(edges,
-			    json_u64(s->size_edges[i]));
-		if (i > 0)
-			fmt_bytes(lo, sizeof(lo), s->size_edges[i - 1]);
-		if (i < n - 1)
-			fmt_bytes(hi, sizeof(hi), s->size_edges[i]);
-		if (n == 1)
-			snprintf(label, sizeof(label), "all");
-		else if (i == 0)
-			snprintf(label, sizeof(label), "<%s", hi);
-		else if (i == n - 1)
-			snprintf(label, sizeof(label), ">=%s", lo);
-		else
-			snprintf(label, sizeof(label), "%s-%s", lo, hi);
-		json_array_append_new(items, json_pack("{s:s,s:o}", "ladder",
-		    label, "size", json_u64(s->size_counts[i])));
-	}
-	json_object_set_new(o, "edges_bytes", edges);
-	json_object_set_new(o, "items", items);
-	if (s != NULL)
-		ccnode__big_key_scan__free_unpacked(s, NULL);
-	*code = 200;
-	return o;
-}
-
-static json_t *
-q_type_dist(struct analytics *a, struct instance *in,
-    const struct evkeyvalq *q, int64_t now, int *code)
-{
-	Ccnode__BigKeyScan	*s;
-	int			 date;
-	size_t			 i;
-	json_t			*o, *items;
-
-	if (param_date(q, now, &date) == -1)
-		return bad(code, "date: '%s' is not a date as YYYYMMDD",
-		    evhttp_find_header(q, "date"));
-	s = big_read(a, in->name, date);
-	o = big_base(date, s);
-	items = json_array();
-	for (i = 0; s != NULL && i < s->n_types; i++)
-		json_array_append_new(items, json_pack("{s:o,s:o,s:o,s:o}",
-		    "type", json_str(s->types[i]->type),
-		    "count", json_u64(s->types[i]->count),
-		    "size", json_u64(s->types[i]->size),
-		    "updatetime", json_time_ms(s->finished_ms)));
-	json_object_set_new(o, "items", items);
-	if (s != NULL)
-		ccnode__big_key_scan__free_unpacked(s, NULL);
 	*code = 200;
 	return o;
 }
@@ -2435,7 +1272,7 @@ analytics_ingest(struct analytics *a, struct instance *in, int64_t t,
 			cmds_ingest(a, ai, in, t, is);
 	}
 	if (is->n_slowlog > 0 || is->slowlog_lost > 0)
-		fresh = slow_ingest(a, ai, in, t, is);
+		fresh = slowstore_ingest(a, ai, in, t, is);
 	/* The rate: new entries per second since the previous sample. */
 	if (!is->up || strcmp(is->kind, "interface") == 0 ||
 	    source_off(ai, "slowlog"))
@@ -2446,7 +1283,7 @@ analytics_ingest(struct analytics *a, struct instance *in, int64_t t,
 	if (is->hotkeys != NULL)
 		hot_ingest(ai, in, t, is->hotkeys);
 	if (is->bigkeys != NULL)
-		big_ingest(a, ai, in, t, is->bigkeys);
+		bigstore_ingest(a, ai, in, t, is->bigkeys);
 	if (is->proxy != NULL)
 		proxy_ingest(ai, is->proxy);
 }
@@ -2568,10 +1405,10 @@ static const struct {
 	{ "top-commands", p_top, q_top_commands },
 	{ "latency-dist", p_latency, q_latency_dist },
 	{ "hotkeys", p_hot, q_hotkeys },
-	{ "bigkeys", p_big, q_bigkeys },
-	{ "bigkeys/size-dist", p_date, q_size_dist },
-	{ "bigkeys/type-dist", p_date, q_type_dist },
-	{ "slowlog", p_slow, q_slowlog },
+	{ "bigkeys", p_big, bigstore_query },
+	{ "bigkeys/size-dist", p_date, bigstore_size_dist },
+	{ "bigkeys/type-dist", p_date, bigstore_type_dist },
+	{ "slowlog", p_slow, slowstore_query },
 };
 
 const char *const *
@@ -2621,10 +1458,11 @@ sweep_dir(const char *dir, int slow_oldest, int big_oldest)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		len = strlen(de->d_name);
-		if (name_date(de->d_name, "slowlog-", ".pb", &date) ||
-		    name_date(de->d_name, "slowlog-", ".lost", &date))
+		if (analytics_name_date(de->d_name, "slowlog-", ".pb", &date) ||
+		    analytics_name_date(de->d_name, "slowlog-", ".lost", &date))
 			old = date < slow_oldest;
-		else if (name_date(de->d_name, "bigkeys-", ".pb", &date))
+		else if (analytics_name_date(de->d_name, "bigkeys-", ".pb",
+		    &date))
 			old = date < big_oldest;
 		else
 			/* A big-key file a crash left half-written. */
@@ -2652,9 +1490,10 @@ analytics_sweep(struct analytics *a, int64_t now_ms)
 	char		 dir[PATH_MAX + 300];
 	DIR		*d;
 	struct dirent	*de;
-	int		 slow_oldest = date_of(now_ms - SLOW_DAYS * DAY);
-	int		 big_oldest = date_of(now_ms - BIG_DAYS * DAY);
+	int		 slow_oldest, big_oldest;
 
+	slow_oldest = analytics_date_of(now_ms - SLOW_DAYS * DAY);
+	big_oldest = analytics_date_of(now_ms - BIG_DAYS * DAY);
 	if ((d = opendir(a->dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
