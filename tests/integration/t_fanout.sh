@@ -51,7 +51,11 @@ DEAD=$((N_CLOSED * PER_CLOSED + N_HUNG * PER_HUNG))
 LIVE=$((N_LIVE * PER_LIVE))
 TOTAL=$((DEAD + LIVE))
 # The round-trip bound: loose under sanitizers (2-3x slower, and noisy).
-if [ "$SANITIZED" = 1 ]; then RTT_MAX_US=50000; else RTT_MAX_US=5000; fi
+# 20 ms, not less: with a 1M-key benchmark running beside it on this 2-CPU
+# machine, a healthy monitor saw a p90 of 6 ms.  A monitor that blocks on
+# its 990 dead targets stalls for far longer than that (speed itself is
+# bench/fanout.sh's business).
+if [ "$SANITIZED" = 1 ]; then RTT_MAX_US=50000; else RTT_MAX_US=20000; fi
 OBSERVE_S=15
 
 alloc_ports $((3 + N_CLOSED + N_HUNG + N_LIVE))
