@@ -11,15 +11,18 @@
  *	LEN	STRLEN/LLEN/HLEN/SCARD/ZCARD/XLEN per key, with the next
  *		batch's SCAN behind them when the budget allows it
  *
- * A string's STRLEN is asked only when it can matter: when its size is
- * over string_limit (STRLEN <= MEMORY USAGE), or when its size could put
- * it among the largest strings; without sizes, always.
+ * A length is asked only where it can matter (see len_needed): MEMORY
+ * USAGE bounds the length of a string, hash, set or zset from above, so a
+ * small one that its size keeps out of the top N is known not to be over
+ * the limit without it.  Without sizes, every length is asked.
  *
  * Only a finished LEN round commits a batch: its keys go into the figures
  * and the cursor moves on.  A connection lost at any point therefore
  * resumes at the committed cursor and counts no key twice; it resumes only
  * if INFO server gives the run_id of the start, else the scan starts over
- * (restarts).  A cursor the server resets to 0 early just ends that db.
+ * (restarts).  A lost link is retried after 200 ms, doubling to 5 s; 8
+ * retries without a committed batch end the scan, not complete.  A cursor
+ * the server resets to 0 early just ends that db.
  * After the last db, the EXACT rounds ask MEMORY USAGE k SAMPLES 0 for the
  * kept keys that are not huge (elements below exact_limit), a few at a
  * time (at most exact_limit elements a round) with pauses of nine times
@@ -34,9 +37,9 @@
  *   - two readings of the sampler's round trip in a row are over 4x the
  *     median of its first 3 (and over 2 ms);
  *   - three readings in a row of the workload's ops (the instance's, less
- *     the scan's own commands) are half over their slow moving mean (and
- *     5,000/s or more over it); the rate does not recover while they
- *     stay up.
+ *     the scan's own commands) are half over their mean (of the first 5
+ *     readings, then moving slowly) and 5,000/s or more over it; the rate
+ *     does not recover while they stay up.
  * Medians and pairs, not single readings: on a busy host one round trip
  * in a few hundred takes milliseconds for reasons of scheduling alone.
  * The rate grows back by 10% a second after 2 quiet seconds.
@@ -78,6 +81,7 @@
 #define META_MAX	256		/* and at most */
 #define META_MS		1000		/* over this time at least */
 #define OPS_HIGH_N	3		/* readings in a row for an ops rise */
+#define OPS_WARM_N	5		/* readings averaged before that */
 #define RTT_BASE_N	3		/* sampler readings for its baseline */
 #define OPS_EWMA	0.05		/* weight of a reading in the ops mean */
 #define CURSOR_MAX	24
@@ -268,19 +272,24 @@ ladder_slot(uint64_t size)
 	return i;
 }
 
-/* The types whose length the scan asks for, in the order reported. */
+/*
+ * The types whose length the scan asks for, in the order reported.
+ * per_elem: bytes an element takes at the very least, so that MEMORY
+ * USAGE / per_elem bounds the length (0: no bound; see len_needed).
+ */
 static const struct ktype {
 	const char	*name;
 	const char	*cmd;
 	const char	*stat;		/* commandstats name */
 	int		 collection;
+	int		 per_elem;
 } ktypes[] = {
-	{ "string",	"STRLEN",	"strlen",	0 },
-	{ "list",	"LLEN",		"llen",		1 },
-	{ "hash",	"HLEN",		"hlen",		1 },
-	{ "set",	"SCARD",	"scard",	1 },
-	{ "zset",	"ZCARD",	"zcard",	1 },
-	{ "stream",	"XLEN",		"xlen",		1 },
+	{ "string",	"STRLEN",	"strlen",	0,	1 },
+	{ "list",	"LLEN",		"llen",		1,	0 },
+	{ "hash",	"HLEN",		"hlen",		1,	2 },
+	{ "set",	"SCARD",	"scard",	1,	2 },
+	{ "zset",	"ZCARD",	"zcard",	1,	2 },
+	{ "stream",	"XLEN",		"xlen",		1,	0 },
 };
 #define T_STRING	0
 
@@ -380,7 +389,7 @@ struct bigscan {
 	uint32_t		 rtt_first[RTT_BASE_N];
 	int			 nrtt, rtt_over;
 	uint32_t		 rtt_base;
-	int			 have_ops, ops_high, ops_over;
+	int			 nops, ops_high, ops_over;
 	double			 ops_mean;
 	uint64_t		 last_hurt_ms;
 	uint32_t		 backoffs;
@@ -647,7 +656,7 @@ pace_init(struct bigscan *bs)
 	bs->nmeta = bs->nrtt = bs->rtt_over = 0;
 	bs->meta_base = 0;
 	bs->rtt_base = 0;
-	bs->have_ops = bs->ops_high = bs->ops_over = 0;
+	bs->nops = bs->ops_high = bs->ops_over = 0;
 	bs->last_hurt_ms = 0;
 	bs->backoffs = 0;
 	bs->tick_keys = bs->tick_cmds = 0;
@@ -806,9 +815,11 @@ bigscan_round(struct bigscan *bs, double ops_per_sec, uint32_t rtt_us)
 	if (!(ops_per_sec >= 0))	/* NaN: no reading */
 		return;
 	work = MAXIMUM(0, ops_per_sec - bs->cmds_rate);
-	if (!bs->have_ops) {
-		bs->ops_mean = work;
-		bs->have_ops = 1;
+	if (bs->nops < OPS_WARM_N) {
+		/* The mean of the first readings, then a moving one. */
+		bs->ops_mean = (bs->ops_mean * bs->nops + work) /
+		    (bs->nops + 1);
+		bs->nops++;
 		return;
 	}
 	/* The slack covers the error of taking our own rate out. */
@@ -1360,11 +1371,11 @@ batch_commit(struct bigscan *bs)
 		bs->phase = PH_SCAN;
 }
 
-/* A SCAN reply is in the current batch: charge it, and go on. */
+/* A SCAN reply is in the current batch: charge its keys, and go on. */
 static void
 batch_arrived(struct bigscan *bs)
 {
-	bs->credit -= (double)bs->cur.n + 1;
+	bs->credit -= (double)MAXIMUM(bs->cur.n, 1);
 	if (bs->cur.n == 0)
 		batch_commit(bs);
 	else
@@ -1394,27 +1405,44 @@ meta_round(struct bigscan *bs)
 }
 
 /*
- * Whether a string's length can matter.  STRLEN is at most MEMORY USAGE
- * (which counts the value's allocation, and more), so a string with a size
- * within the limit is not over it; and it is kept only if its size alone
- * could put it among the largest strings.
+ * Whether a key's length can matter: whether it can be over the limit, or
+ * be kept among the largest of its type (by its size alone).  MEMORY USAGE
+ * bounds the length from above:
+ *   - a string's length is at most its size, which counts the value's
+ *     allocation and more;
+ *   - a hash, set or zset takes 2 bytes an element at the very least, in
+ *     every encoding: a listpack entry (a field, a value, a member or a
+ *     score) 2 bytes and more, an intset member 2 and more, and a dict or
+ *     skiplist element a 24-byte dictEntry (the sampled estimate is the
+ *     average of whole elements times their count).
+ * A list's size is estimated from its first quicklist nodes, which can be
+ * emptier than the rest, and a stream's from its first listpacks: their
+ * lengths are always asked.
  */
 static int
-strlen_needed(const struct bigscan *bs, const struct bentry *e)
+len_needed(const struct bigscan *bs, const struct bentry *e, int k)
 {
-	struct bkey probe;
+	struct bkey	probe;
+	uint64_t	most;
 
-	if (!e->has_size || e->size > bs->conf.string_limit)
+	if (!e->has_size || ktypes[k].per_elem == 0)
 		return 1;
+	most = e->size / (uint64_t)ktypes[k].per_elem;
+	if (is_over(bs, e->type, most))
+		return 1;
+	/*
+	 * Keys of the same size tie: one that is only as large as the least
+	 * kept is not kept (a heap's least only grows, so this holds when
+	 * the batch commits too).
+	 */
 	probe.size = e->size;
-	probe.elements = UINT64_MAX;
+	probe.elements = 0;
 	return kheap_wants(&bs->types[e->type].top, &probe);
 }
 
 /*
- * The length of each key of a known type (of strings, only where it can
- * matter), and the next batch's SCAN if the budget allows it.  0: nothing
- * to send.
+ * The length of each key of a known type where it can matter, and the next
+ * batch's SCAN if the budget allows it.  0: nothing to send.
  */
 static int
 len_round(struct bigscan *bs)
@@ -1431,7 +1459,7 @@ len_round(struct bigscan *bs)
 		if (e->state != E_OK || e->type < 0 ||
 		    (k = bs->types[e->type].known) < 0)
 			continue;
-		if (k == T_STRING && !strlen_needed(bs, e))
+		if (!len_needed(bs, e, k))
 			continue;
 		if (n++ == 0)
 			round_begin(bs);
@@ -1613,6 +1641,10 @@ bs_step(struct bigscan *bs)
 		return;
 	if (bs->nreq > 0 && bs->got < bs->nreq)
 		return;				/* the round is not over */
+	if (bs->fatal[0] != '\0') {
+		bs_end(bs, 0, bs->fatal);
+		return;
+	}
 	if (bs->lost) {
 		bs_fault(bs);
 		return;
@@ -1620,10 +1652,6 @@ bs_step(struct bigscan *bs)
 	if (bs->nreq > 0) {
 		evtimer_del(bs->deadline);
 		bs->nreq = bs->got = 0;
-		if (bs->fatal[0] != '\0') {
-			bs_end(bs, 0, bs->fatal);
-			return;
-		}
 		bs_done(bs);
 	}
 	bs_next(bs);
@@ -1657,7 +1685,7 @@ bs_deadline_cb(evutil_socket_t fd, short ev, void *arg)
 static void
 bs_end(struct bigscan *bs, int complete, const char *why)
 {
-	uint64_t	secs;
+	uint64_t	ms;
 	int		t;
 
 	if (bs->rc != NULL)
@@ -1690,14 +1718,14 @@ bs_end(struct bigscan *bs, int complete, const char *why)
 	}
 	bs->phase = PH_DONE;
 	bs->has_result = 1;
-	secs = MAXIMUM(bs->duration_ms, 1);
+	ms = MAXIMUM(bs->duration_ms, 1);
 	log_info("scan end instance=%s scanned=%s complete=%s keys=%llu "
 	    "vanished=%llu skipped=%llu over=%zu duration_ms=%llu rate=%.0f "
 	    "restarts=%u backoffs=%u reason=\"%s\"", bs->name, bs->scanned,
 	    complete ? "yes" : "no", (unsigned long long)bs->keys,
 	    (unsigned long long)bs->vanished, (unsigned long long)bs->skipped,
 	    bs->over.n, (unsigned long long)bs->duration_ms,
-	    (double)bs->keys * 1000 / (double)secs, bs->restarts, bs->backoffs,
+	    (double)bs->keys * 1000 / (double)ms, bs->restarts, bs->backoffs,
 	    bs->reason);
 }
 

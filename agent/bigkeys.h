@@ -12,6 +12,10 @@
  * A connection that drops resumes at the cursor when the server is the
  * same (same run_id) and starts over when it is not; a partial result is
  * never reported as complete.
+ *
+ * Key names are binary safe; a name is kept up to its first 1,024 bytes
+ * (such a key gets no exact size).  At most 1,000 keys over the limits are
+ * kept, the largest (bytes, then elements) first.
  */
 #ifndef CC_BIGKEYS_H
 #define CC_BIGKEYS_H
@@ -30,7 +34,7 @@ struct bigscan;
  * exact_limit (0: no exact sizes).
  */
 #define BIGSCAN_RATE		10000	/* keys/s */
-#define BIGSCAN_COUNT		100
+#define BIGSCAN_COUNT		20	/* a pipeline of ~40 commands */
 #define BIGSCAN_STRING_LIMIT	(10ULL * 1024 * 1024)	/* 10 MB */
 #define BIGSCAN_ELEMENTS_LIMIT	10000
 #define BIGSCAN_TOP_N		20

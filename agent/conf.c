@@ -320,7 +320,7 @@ const struct conf_def agent_conf_defs[] = {
 	  "HH:MM-HH:MM|off", "Daily window (local time) in which each redis "
 	  "instance gets one big-key scan, on a replica when it has one here. "
 	  "Analyze starts one at any time." },
-	{ "bigkey-scan-rate", CONF_INT, 0, F(bigkey_rate), "20000", 100,
+	{ "bigkey-scan-rate", CONF_INT, 0, F(bigkey_rate), "10000", 100,
 	  10000000, NULL, NULL, NULL, "KEYS", "Keys per second a big-key scan "
 	  "examines at most; it slows down further when the instance's "
 	  "latency rises." },

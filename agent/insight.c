@@ -389,7 +389,7 @@ in_window(const struct scan_window *w, int *day)
 
 void
 insight_round(struct insight *ins, const struct insight_target *replica,
-    int paused, int skip_schedule)
+    int paused, int skip_schedule, double scan_ops, uint32_t scan_rtt_us)
 {
 	char	err[160];
 	int	day;
@@ -403,7 +403,7 @@ insight_round(struct insight *ins, const struct insight_target *replica,
 			    ins->name, err);
 	}
 	if (bigscan_running(ins->bs))
-		bigscan_round(ins->bs, ins->ops, 0);
+		bigscan_round(ins->bs, scan_ops, scan_rtt_us);
 	if (ins->hk != NULL)
 		hotkeys_round(ins->hk, ins->ops, ins->policy, paused);
 }
@@ -619,11 +619,11 @@ insight_new(struct agent *a, const struct insight_target *t)
 	slowlog_load(ins);
 
 	ins->bconf.rate = (uint64_t)a->conf->bigkey_rate;
-	ins->bconf.count = 100;
+	ins->bconf.count = BIGSCAN_COUNT;
 	ins->bconf.string_limit = a->conf->bigkey_string_limit;
 	ins->bconf.elements_limit = (uint64_t)a->conf->bigkey_elements_limit;
 	ins->bconf.top_n = (uint32_t)a->conf->bigkey_top;
-	ins->bconf.exact_limit = 5000;
+	ins->bconf.exact_limit = BIGSCAN_EXACT_LIMIT;
 	ins->bs = bigscan_new(a->base, &ins->bconf);
 
 	if (a->conf->hotkeys_budget > 0) {

@@ -540,23 +540,32 @@ insight_rounds(struct sampler *s)
 	struct insight_target	 rt;
 	struct inst		*in, *r, *x;
 	int			 paused, has_master;
+	double			 ops;
+	uint32_t		 rtt;
 
 	for (in = s->insts; in != NULL; in = in->next) {
 		if (in->ins == NULL || !in->up)
 			continue;
 		paused = 0;
 		has_master = 0;
+		ops = in->info.values[RM_OPS];
+		rtt = in->rtt_us;
 		for (x = s->insts; x != NULL; x = x->next) {
 			if (x->ins != NULL && insight_scans(x->ins, in->ip,
 			    in->port))
 				paused = 1;
 			if (replica_of(s, in, x))
 				has_master = 1;
+			/* A scan of in runs on x (in itself, or a replica). */
+			if (insight_scans(in->ins, x->ip, x->port)) {
+				ops = x->info.values[RM_OPS];
+				rtt = x->rtt_us;
+			}
 		}
 		if ((r = replica_for(s, in)) != NULL)
 			insight_target_of(r, &rt);
 		insight_round(in->ins, r != NULL ? &rt : NULL, paused,
-		    has_master);
+		    has_master, ops, rtt);
 	}
 }
 
