@@ -29,18 +29,6 @@ struct reader {
 
 static int	read_text(struct reader *, const char *, char *, char **);
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void
 conf_free_args(int argc, char **argv)
 {
@@ -85,10 +73,10 @@ conf_split(const char *p, char ***argvp, const char **cause)
 					case 'b': c = '\b'; break;
 					case 'a': c = '\a'; break;
 					case 'x':
-						if (hexval(p[1]) >= 0 &&
-						    hexval(p[2]) >= 0) {
-							c = hexval(p[1]) * 16 +
-							    hexval(p[2]);
+						if (hex_digit(p[1]) >= 0 &&
+						    hex_digit(p[2]) >= 0) {
+							c = hex_digit(p[1]) * 16 +
+							    hex_digit(p[2]);
 							p += 2;
 							break;
 						}

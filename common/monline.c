@@ -41,18 +41,6 @@ is_digit(int c)
 	return c >= '0' && c <= '9';
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The "%ld.%06ld" of the time; *pp moves past it.  0 or -1. */
 static int
 parse_time(const char **pp, const char *end, double *out)
@@ -116,8 +104,8 @@ parse_arg(const char **pp, const char *end, char **dstp)
 		case 'a': *d++ = '\a'; break;
 		case 'b': *d++ = '\b'; break;
 		case 'x':
-			if (end - p < 2 || (hi = hexval(p[0])) < 0 ||
-			    (lo = hexval(p[1])) < 0)
+			if (end - p < 2 || (hi = hex_digit(p[0])) < 0 ||
+			    (lo = hex_digit(p[1])) < 0)
 				return -1;
 			*d++ = (char)(hi << 4 | lo);
 			p += 2;

@@ -698,3 +698,15 @@ split_hostport(const char *s, char *ip, size_t iplen, int *port,
 	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	return 0;
 }
+
+int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

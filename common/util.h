@@ -93,6 +93,8 @@ int	valid_name(const char *);
  * characters, quotes and backslashes as \xNN.  The caller frees it.
  */
 char	*str_escape(const char *s, size_t max);
+/* The value of a hex digit, or -1. */
+int	hex_digit(int c);
 /* A host name: 1 to 253 of letters, digits, '-', '.' and '_'. */
 int	valid_host_name(const char *);
 /* v within [lo, hi]; NaN gives lo.  For casts of outside numbers. */
