@@ -255,7 +255,9 @@ start_monitor() {
 start_agent() {
 	local name=$1 n0; shift
 	n0=$(_started_count "$name")
-	_start_ccnode agent "$name" "$CCAGENT" "$@"
+	# No scheduled big-key scan (its window may be now): a test asks for
+	# one with Analyze, or passes its own --bigkey-scan-window after.
+	_start_ccnode agent "$name" "$CCAGENT" --bigkey-scan-window off "$@"
 	_wait_started agent "$name" "${n0:-0}" "${WAIT_PORT:-$(_arg_after --port "$@")}"
 }
 
