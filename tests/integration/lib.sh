@@ -256,8 +256,8 @@ start_agent() {
 	local name=$1 n0; shift
 	n0=$(_started_count "$name")
 	# No scheduled big-key scan (its window may be now): a test asks for
-	# one with Analyze, or passes its own --bigkey-scan-window after.
-	_start_ccnode agent "$name" "$CCAGENT" --bigkey-scan-window off "$@"
+	# one with Analyze.  Last, since -c FILE must come first.
+	_start_ccnode agent "$name" "$CCAGENT" "$@" --bigkey-scan-window off
 	_wait_started agent "$name" "${n0:-0}" "${WAIT_PORT:-$(_arg_after --port "$@")}"
 }
 
