@@ -249,7 +249,7 @@ static void
 kheap_sort(struct kheap *h)
 {
 	if (h->n > 1)
-		qsort(h->v, h->n, sizeof(*h->v), bkey_cmp_desc);
+		xqsort(h->v, h->n, sizeof(*h->v), bkey_cmp_desc);
 }
 
 /*
@@ -1529,7 +1529,7 @@ exact_start(struct bigscan *bs)
 		return;
 	}
 	/* By db, so that a round needs few SELECTs. */
-	qsort(bs->exact, bs->nexact, sizeof(*bs->exact), bkey_cmp_db);
+	xqsort(bs->exact, bs->nexact, sizeof(*bs->exact), bkey_cmp_db);
 	bs->phase = PH_EXACT;
 }
 

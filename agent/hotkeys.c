@@ -979,7 +979,7 @@ hotkeys_take(struct hotkeys *hk, Ccnode__HotKeys *out, const char **why)
 		k->db = hk->q[i].db;
 		o->lfup[nl++] = k;
 	}
-	qsort(o->lfup, nl, sizeof(o->lfup[0]), lfu_cmp);
+	xqsort(o->lfup, nl, sizeof(o->lfup[0]), lfu_cmp);
 	out->source = "monitor";
 	out->start_ms = hk->acc_start;
 	out->window_ms = (uint32_t)MINIMUM(hk->acc_window_ms, UINT32_MAX);

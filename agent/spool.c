@@ -582,7 +582,7 @@ spool_open(const char *dir, uint64_t max_bytes, char **cause)
 	}
 	closedir(d);
 	if (nids > 0)
-		qsort(ids, nids, sizeof(*ids), id_cmp);
+		xqsort(ids, nids, sizeof(*ids), id_cmp);
 	for (i = 0; i < nids; i++) {
 		id = ids[i];
 		seg_load(s, id);

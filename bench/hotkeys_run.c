@@ -308,7 +308,7 @@ main(int argc, char **argv)
 	v = xcalloc(n + 1, sizeof(*v));
 	for (i = 0, pos = 0; (e = hmap_next(r.keys, &pos)) != NULL && i < n;)
 		v[i++] = e;
-	qsort(v, i, sizeof(*v), merged_cmp);
+	xqsort(v, i, sizeof(*v), merged_cmp);
 	for (i = 0; i < n && i < (size_t)top; i++)
 		printf("key\t%s\t%" PRIu64 "\t%s\n", v[i]->name, v[i]->count,
 		    v[i]->type);

@@ -112,7 +112,7 @@ table_sort(struct cmdtable *t)
 
 	if (t->n < 2)
 		return;
-	qsort(t->v, t->n, sizeof(t->v[0]), stat_cmp);
+	xqsort(t->v, t->n, sizeof(t->v[0]), stat_cmp);
 	for (i = 1, n = 1; i < t->n; i++) {
 		if (strcmp(t->v[i].name, t->v[n - 1].name) == 0)
 			continue;
@@ -695,7 +695,7 @@ slowlog_parse(const redisReply *r, int have_last, uint64_t last,
 			slow_copy(&v[n++], r->element[i]);
 	}
 	/* Oldest first, each id once. */
-	qsort(v, n, sizeof(*v), slow_cmp);
+	xqsort(v, n, sizeof(*v), slow_cmp);
 	for (i = 1, keep = 1; i < n; i++) {
 		if (v[i].id == v[keep - 1].id) {
 			slow_free_one(&v[i]);

@@ -35,7 +35,7 @@ keys_init(void)
 		keys[i].key = redis_metric_defs[i].key;
 		keys[i].id = i;
 	}
-	qsort(keys, RM_COUNT, sizeof(keys[0]), key_cmp);
+	xqsort(keys, RM_COUNT, sizeof(keys[0]), key_cmp);
 	keys_ready = 1;
 }
 

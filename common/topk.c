@@ -299,7 +299,7 @@ topk_list(const struct topk *t, struct topk_item *out, size_t n)
 		return 0;
 	v = xreallocarray(NULL, t->n, sizeof(*v));
 	memcpy(v, t->heap, t->n * sizeof(*v));
-	qsort(v, t->n, sizeof(*v), item_cmp);
+	xqsort(v, t->n, sizeof(*v), item_cmp);
 	n = MINIMUM(n, t->n);
 	for (i = 0; i < n; i++) {
 		out[i].key = v[i]->key;

@@ -79,6 +79,14 @@ xstrndup(const char *s, size_t n)
 	return p;
 }
 
+void
+xqsort(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 int
 xasprintf(char **out, const char *fmt, ...)
 {

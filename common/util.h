@@ -19,6 +19,11 @@ void	*xcalloc(size_t, size_t);
 void	*xreallocarray(void *, size_t, size_t);
 char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
+/*
+ * qsort(3) that takes an empty array, NULL included: C leaves
+ * qsort(NULL, 0, ...) undefined and UBSan stops the program on it.
+ */
+void	 xqsort(void *, size_t, size_t, int (*)(const void *, const void *));
 int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
 
 uint64_t mono_ms(void);		/* CLOCK_MONOTONIC, milliseconds */

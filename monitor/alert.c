@@ -497,7 +497,7 @@ alerts_json(struct alerts *as, int history, size_t limit)
 		v = xcalloc(n + 1, sizeof(*v));
 		for (i = 0; (a = hmap_next(as->active, &pos)) != NULL; i++)
 			v[i] = a;
-		qsort(v, n, sizeof(*v), alert_cmp);
+		xqsort(v, n, sizeof(*v), alert_cmp);
 		for (i = 0; i < n && i < limit; i++) {
 			a = v[i];
 			j = json_object();

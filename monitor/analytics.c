@@ -841,7 +841,7 @@ q_top_commands(struct analytics *a, struct instance *in,
 	/* "(other)" is not a command: its figures go apart. */
 	json_object_set_new(o, "other", json_u64(by_time ? s[OTHER].usec :
 	    s[OTHER].calls));
-	qsort(s + 1, (size_t)n - 1, sizeof(*s), by_time ? cmdsum_by_time :
+	xqsort(s + 1, (size_t)n - 1, sizeof(*s), by_time ? cmdsum_by_time :
 	    cmdsum_by_count);
 	items = json_array();
 	for (k = 1; k < n && json_array_size(items) < (size_t)limit; k++) {
@@ -1007,7 +1007,7 @@ hotset_set(struct hotset *set, Ccnode__HotKey *const *keys, size_t n,
 	for (i = 0; i < n; i++)
 		if (hkey_from(&h, keys[i]) == 0)
 			set->keys[set->n++] = h;
-	qsort(set->keys, (size_t)set->n, sizeof(*set->keys), hkey_cmp);
+	xqsort(set->keys, (size_t)set->n, sizeof(*set->keys), hkey_cmp);
 	while (set->n > HOT_MAX)
 		free(set->keys[--set->n].key);
 	set->keys = xreallocarray(set->keys, (size_t)set->n + 1,
@@ -1043,7 +1043,7 @@ hotset_merge(struct hotset *set, const struct hotset *w, int cut)
 		memcpy(set->keys[set->n].key, w->keys[i].key, w->keys[i].len);
 		set->n++;
 	}
-	qsort(set->keys, (size_t)set->n, sizeof(*set->keys), hkey_cmp);
+	xqsort(set->keys, (size_t)set->n, sizeof(*set->keys), hkey_cmp);
 	while (cut && set->n > HOT_MAX)
 		free(set->keys[--set->n].key);
 	if (cut)

@@ -462,7 +462,7 @@ load(struct outbox *ob)
 			v[j++] = v[i];
 	n = j;
 	if (n > 0)
-		qsort(v, n, sizeof(*v), item_cmp);
+		xqsort(v, n, sizeof(*v), item_cmp);
 	for (i = 0; i < n; i++) {
 		ev = json_loadb(v[i]->body, v[i]->len, 0, NULL);
 		inst = json_string_value(json_object_get(ev, "instance"));

@@ -832,7 +832,7 @@ probe_targets(struct probe *pr, struct target ***out)
 
 	while ((t = hmap_next(pr->targets, &pos)) != NULL)
 		v[i++] = t;
-	qsort(v, i, sizeof(*v), target_cmp);
+	xqsort(v, i, sizeof(*v), target_cmp);
 	*out = v;
 	return i;
 }

@@ -363,7 +363,7 @@ slowstore_ingest(struct analytics *a, struct analytics_inst *ai,
 		    is->run_id;
 	}
 	/* Ascending ids per run id: each is checked against the one before. */
-	qsort(v, n, sizeof(*v), sref_cmp);
+	xqsort(v, n, sizeof(*v), sref_cmp);
 	memset(p, 0, sizeof(p));
 	for (i = 0; i < n; i++) {
 		const Ccnode__SlowlogEntry *e = v[i].e;
@@ -747,7 +747,7 @@ slowstore_query(struct analytics *a, struct instance *in,
 		    "lost", path, sizeof(path)) == 0)
 			lost = sat_add(lost, lost_in(path, begin, end));
 	}
-	qsort(sq.c, sq.n, sizeof(*sq.c), scand_cmp);
+	xqsort(sq.c, sq.n, sizeof(*sq.c), scand_cmp);
 	items = json_array();
 	buf = xmalloc(SLOW_REC_MAX);
 	for (k = (size_t)offset; k < sq.n && k < (size_t)(offset + limit); k++) {

@@ -154,7 +154,7 @@ store_hosts(struct store *st, struct host ***out)
 
 	while ((h = hmap_next(st->hosts, &pos)) != NULL)
 		v[i++] = h;
-	qsort(v, i, sizeof(*v), host_cmp);
+	xqsort(v, i, sizeof(*v), host_cmp);
 	*out = v;
 	return i;
 }
@@ -167,7 +167,7 @@ store_instances(struct store *st, struct instance ***out)
 
 	while ((in = hmap_next(st->instances, &pos)) != NULL)
 		v[i++] = in;
-	qsort(v, i, sizeof(*v), instance_cmp);
+	xqsort(v, i, sizeof(*v), instance_cmp);
 	*out = v;
 	return i;
 }
