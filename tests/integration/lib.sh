@@ -430,10 +430,16 @@ instance_field() {
 	    jq -r --arg n "$2" ".items[] | select(.name == \$n) | $3" 2>/dev/null
 }
 
-# jqt FILE FILTER [jq options]: FILTER is true for FILE (quiet).
+# jqe ARGS...: jq -e, quiet, that also fails when there is no input.  jq 1.6
+# -e exits 0 on empty input, so a dead server would pass every check.
+jqe() {
+	local out
+	out=$(jq -e "$@" 2>/dev/null) && [ -n "$out" ]
+}
+# jqt FILE [jq options] FILTER: FILTER is true for FILE (quiet).
 jqt() {
 	local f=$1; shift
-	jq -e "$@" "$f" >/dev/null 2>&1
+	jqe "$@" "$f"
 }
 
 # ---- ccctl ---------------------------------------------------------------------------

@@ -346,7 +346,7 @@ say "hook script pid $HANG_PID, its sleep child pid $SLEEP_PID"
 T_HANG=$(now_ms); nreq=0; nbad=0
 while ! log_has mon2 "alert-exec pid=$HANG_PID still running after 1000 ms: killed"; do
 	[ $(( $(now_ms) - T_HANG )) -gt $((20000 * TF)) ] && break
-	if http_get "$P_HTTP2" /api/v1/status | jq -e . >/dev/null 2>&1; then
+	if http_get "$P_HTTP2" /api/v1/status | jqe . >/dev/null 2>&1; then
 		nreq=$((nreq + 1))
 	else
 		nbad=$((nbad + 1))
@@ -394,5 +394,5 @@ cat "$T/hang.runs"
 expect "the hook ran, in order: instance_suspect firing, resolved; instance_down firing, resolved" \
     test "$(awk '{ print $2 "/" $3 }' "$T/hang.runs" | tr '\n' ' ')" = \
     "firing/instance_suspect resolved/instance_suspect firing/instance_down resolved/instance_down "
-expect "mon2 still answers" eval 'http_get "$P_HTTP2" /api/v1/status | jq -e . >/dev/null'
+expect "mon2 still answers" eval 'http_get "$P_HTTP2" /api/v1/status | jqe . >/dev/null'
 pass

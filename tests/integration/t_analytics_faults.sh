@@ -61,7 +61,7 @@ wait_for 30 "the MONITOR connection is killed mid-window" kill_hk
 stop_daemon hot
 start_helper hot2 redis-benchmark -p "$P_R1" -t set -n 100000000 -c 1 -q
 window_after() {	# UNIX-SECONDS: the realtime window began later, and saw the load
-	api r1 "hotkeys?span=realtime" | jq -e --argjson t "$1" \
+	api r1 "hotkeys?span=realtime" | jqe --argjson t "$1" \
 	    '(.from | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) > $t and .lines > 0 and
 	    .items[0].key == "key:__rand_int__"' >/dev/null
 }

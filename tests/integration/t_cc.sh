@@ -55,8 +55,8 @@ sink_lines() {
 	    sed -E 's/^([0-9]+) ([^ ]+) [^ ]+ [^ ]+ (.*)$/{"ts":\1,"st":"\2","ev":\3}/' |
 	    jq -c -R 'fromjson? // {bad: .}'
 }
-# jv FILTER: stdin (JSON) passes FILTER (jq -e, quiet).
-jv() { jq -e "$1" >/dev/null 2>&1; }
+# jv FILTER: stdin (JSON) passes FILTER (jqe: quiet, empty input fails).
+jv() { jqe "$1"; }
 sink_n() { [ -f "$SINK_OUT" ] && wc -l <"$SINK_OUT" || echo 0; }
 # sink_find FROM JQ-FILTER: the first line after FROM matching the filter
 # (on {ts, st, ev}).

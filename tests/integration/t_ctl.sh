@@ -103,7 +103,7 @@ for sub in status instances machines; do
 	check "monitor $sub (table) exits 0 with output (status $rc)" test "$rc" = 0 -a -n "$out"
 	ctl -m "$M" monitor "$sub" --json >"$T/$sub.json"; rc=$?
 	check "monitor $sub --json exits 0 and prints JSON (status $rc)" \
-	    eval 'test $rc = 0 && jq -e . "$T/$sub.json" >/dev/null'
+	    eval 'test $rc = 0 && jqe . "$T/$sub.json" >/dev/null'
 done
 jq -c . "$T/status.json"
 check "monitor status --json: one agent connected, one host, a version" \

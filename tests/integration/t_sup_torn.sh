@@ -49,7 +49,7 @@ request_loop() {
 # desired.json is whole: it parses, and every instance has every field,
 # with a known name, its own port, and no name twice.
 whole() {
-	jq -e --argjson ports "$PORTS_JSON" '
+	jqe --argjson ports "$PORTS_JSON" '
 	    .version == 1 and (.instances | type == "array") and
 	    (.instances | all(
 		(.name | type == "string") and ($ports[.name] != null) and
