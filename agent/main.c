@@ -141,6 +141,12 @@ setup_wire(struct agent *a, const char *name, char **cause)
 	wire_conf_init(&a->report_wc, name);
 	wire_conf_init(&a->control_wc, "ccagent");
 	a->report_wc.role = "agent";
+	/*
+	 * The monitor gives a peer 10 s to authenticate; the agent waits
+	 * longer, so a handshake that cannot work (TLS on one side only) is
+	 * refused by the monitor, which logs the peer's address and why.
+	 */
+	a->report_wc.handshake_timeout_ms = 15000;
 	a->report_wc.max_frame = a->control_wc.max_frame = c->max_frame_size;
 	/*
 	 * A management session idle this long is closed, so idle clients
