@@ -411,44 +411,76 @@ owncalls_add(struct owncalls *o, const char *cmd, uint64_t n)
 		return;		/* 64 kinds of command: more is a bug */
 	memcpy(o->v[o->n].name, name, sizeof(o->v[o->n].name));
 	o->v[o->n].count = n;
+	o->v[o->n].old = 0;
 	o->n++;
+}
+
+/* Takes up to max of the own calls of entry i, the older first. */
+static uint64_t
+own_take(struct owncalls *o, size_t i, uint64_t max)
+{
+	uint64_t	old, take;
+
+	old = MINIMUM(o->v[i].old, max);
+	take = MINIMUM(o->v[i].count, max - old);
+	o->v[i].old -= old;
+	o->v[i].count -= take;
+	return old + take;
 }
 
 /* Takes up to max of the own calls of name; returns how many. */
 static uint64_t
 owncalls_take(struct owncalls *o, const char *name, uint64_t max)
 {
-	uint64_t	take;
-	size_t		i;
+	size_t	i;
 
 	if (o == NULL)
 		return 0;
-	for (i = 0; i < o->n; i++) {
-		if (strcmp(o->v[i].name, name) == 0) {
-			take = MINIMUM(o->v[i].count, max);
-			o->v[i].count -= take;
-			return take;
-		}
-	}
+	for (i = 0; i < o->n; i++)
+		if (strcmp(o->v[i].name, name) == 0)
+			return own_take(o, i, max);
 	return 0;
 }
 
-/* Drops the used-up entries. */
+/*
+ * After a delta: what the last one left goes, what this one left stays
+ * for the next, and the used-up entries are dropped.
+ */
 static void
-owncalls_compact(struct owncalls *o)
+owncalls_age(struct owncalls *o)
 {
 	size_t	i, n;
 
 	if (o == NULL)
 		return;
 	for (i = 0, n = 0; i < o->n; i++) {
-		if (o->v[i].count == 0)
+		o->v[i].old = o->v[i].count;
+		o->v[i].count = 0;
+		if (o->v[i].old == 0)
 			continue;
 		if (i != n)
 			o->v[n] = o->v[i];
 		n++;
 	}
 	o->n = n;
+}
+
+/*
+ * A reset: the own calls cur counts are in the new baseline and go; the
+ * others may still be on their way, and age as after a delta.
+ */
+static void
+owncalls_rebase(struct owncalls *o, const struct cmdtable *cur)
+{
+	const struct cmdstat	*c;
+	size_t			 i;
+
+	if (o == NULL)
+		return;
+	for (i = 0; i < o->n; i++)
+		if ((c = table_find(cur, o->v[i].name)) != NULL)
+			own_take(o, i, c->calls);
+	owncalls_age(o);
 }
 
 /*
@@ -530,8 +562,7 @@ cmdstats_delta(const struct cmdtable *prev, const struct cmdtable *cur,
 
 	cmdtable_clear(out);
 	if (is_reset(prev, cur)) {
-		if (own != NULL)
-			own->n = 0;
+		owncalls_rebase(own, cur);
 		return -1;
 	}
 	for (i = 0; i < MINIMUM(cur->n, CMD_MAX); i++) {
@@ -573,7 +604,7 @@ cmdstats_delta(const struct cmdtable *prev, const struct cmdtable *cur,
 			d->hist[lat_bucket(usec / calls)] = d->calls;
 		out->n++;
 	}
-	owncalls_compact(own);
+	owncalls_age(own);
 	return 0;
 }
 

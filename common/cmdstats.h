@@ -54,7 +54,8 @@ struct owncalls {
 	size_t		 n;
 	struct {
 		char		name[CMD_NAME_MAX];
-		uint64_t	count;
+		uint64_t	count;	/* sent since the last delta */
+		uint64_t	old;	/* left by the last delta */
 	}		 v[64];
 };
 
@@ -92,8 +93,11 @@ void	owncalls_add(struct owncalls *o, const char *cmd, uint64_t n);
 /*
  * The workload between prev and cur, into out (cleared first): for each
  * command, cur - prev, minus the agent's own calls of it.  Own calls are
- * consumed as they are subtracted; what a delta cannot absorb (a reading
- * taken before the calls reached the server) stays for the next one.  The
+ * consumed as they are subtracted, the older first; what a delta cannot
+ * absorb (a reading taken before the calls reached the server) stays for
+ * the next delta, and no longer: a call the server has not run by then
+ * never will (its connection broke), and kept, it would hide a workload
+ * call of the same command later.  The
  * time of the remaining calls is the delta's time scaled by the share of
  * workload calls, and their latency is the delta's histogram with the own
  * calls taken from the lowest buckets first.  A command with no histogram
@@ -112,9 +116,12 @@ void	owncalls_add(struct owncalls *o, const char *cmd, uint64_t n);
  * histogram delta is not empty.
  *
  * Returns 0, or -1 on a counter reset (a command's calls, usec or failed
- * went down, or one disappeared): then out is empty, own is emptied (what
- * the agent sent before is inside the new baseline) and cur becomes the
- * new baseline.
+ * went down, or one disappeared): then out is empty and cur becomes the
+ * new baseline.  The own calls cur counts are inside that baseline and
+ * go; those beyond cur's count of their command stay for the next delta,
+ * as calls still on their way: one sent on another connection, a new one
+ * above all, can reach the server after the reading (the hot-key
+ * sampler's CLIENT SETNAME and MONITOR).
  */
 int	cmdstats_delta(const struct cmdtable *prev, const struct cmdtable *cur,
 	    struct owncalls *own, int fallback, struct cmdtable *out);

@@ -449,11 +449,15 @@ test_delta_reset(void)
 	owncalls_add(&own, "info", 3);
 	CU_ASSERT_EQUAL(cmdstats_delta(&prev, &cur, &own, 1, &out), -1);
 	CU_ASSERT_EQUAL(out.n, 0);
-	CU_ASSERT_EQUAL(own.n, 0);
+	/* cur counts no INFO: the three may be on their way, for one delta. */
+	CU_ASSERT_EQUAL_FATAL(own.n, 1);
+	CU_ASSERT_EQUAL(own.v[0].old, 3);
+	CU_ASSERT_EQUAL(own.v[0].count, 0);
 	/* set vanished (RESETSTAT, then only get ran). */
 	info(&cur, "cmdstat_get:calls=12,usec=120\r\n");
 	CU_ASSERT_EQUAL(cmdstats_delta(&prev, &cur, &own, 1, &out), -1);
 	CU_ASSERT_EQUAL(out.n, 0);
+	CU_ASSERT_EQUAL(own.n, 0);	/* they had their delta */
 	/* More calls than before, but less time: a reset too. */
 	info(&cur, "cmdstat_get:calls=11,usec=20\r\n"
 	    "cmdstat_set:calls=6,usec=60\r\n");
@@ -519,9 +523,9 @@ test_owncalls(void)
 	/* type used up and dropped; info 1 and memory|usage 6 carried. */
 	CU_ASSERT_EQUAL_FATAL(own.n, 2);
 	CU_ASSERT_STRING_EQUAL(own.v[0].name, "info");
-	CU_ASSERT_EQUAL(own.v[0].count, 1);
+	CU_ASSERT_EQUAL(own.v[0].old, 1);
 	CU_ASSERT_STRING_EQUAL(own.v[1].name, "memory|usage");
-	CU_ASSERT_EQUAL(own.v[1].count, 6);
+	CU_ASSERT_EQUAL(own.v[1].old, 6);
 
 	/* Next round: one more INFO; memory|usage ran 10 times, 4 of them
 	 * from the workload. */
@@ -537,7 +541,7 @@ test_owncalls(void)
 	CU_ASSERT_EQUAL(cs->calls, 4);
 	CU_ASSERT_EQUAL(cs->usec, 200);		/* 500 * 4 / 10 */
 	CU_ASSERT_EQUAL_FATAL(own.n, 1);
-	CU_ASSERT_EQUAL(own.v[0].count, 1);	/* info */
+	CU_ASSERT_EQUAL(own.v[0].old, 1);	/* info: the newer one */
 
 	/* Full: the 65th kind is dropped. */
 	{
@@ -550,6 +554,63 @@ test_owncalls(void)
 		}
 		CU_ASSERT_EQUAL(own.n, nitems(own.v));
 	}
+}
+
+/*
+ * Own calls last one delta past the one they were sent for: calls that
+ * never reach the server (a broken connection) do not hide workload later.
+ * Across a reset, those the new reading counts go into the baseline; the
+ * others, a new connection's CLIENT SETNAME and MONITOR that reach the
+ * server after the reading, are still taken out of the next delta.
+ */
+static void
+test_owncalls_age(void)
+{
+	struct owncalls	 own = { 0 };
+	struct cmdstat	*cs;
+
+	/* Two SCANs sent, never run: carried once, then dropped. */
+	info(&prev, "cmdstat_scan:calls=5,usec=50\r\n");
+	owncalls_add(&own, "scan", 2);
+	CU_ASSERT_EQUAL(cmdstats_delta(&prev, &prev, &own, 1, &out), 0);
+	CU_ASSERT_EQUAL_FATAL(own.n, 1);
+	CU_ASSERT_EQUAL(own.v[0].old, 2);
+	CU_ASSERT_EQUAL(cmdstats_delta(&prev, &prev, &own, 1, &out), 0);
+	CU_ASSERT_EQUAL(own.n, 0);
+	/* A workload SCAN later is the workload's. */
+	info(&cur, "cmdstat_scan:calls=6,usec=60\r\n");
+	CU_ASSERT_EQUAL(cmdstats_delta(&prev, &cur, &own, 1, &out), 0);
+	CU_ASSERT_EQUAL_FATAL(out.n, 1);
+	CU_ASSERT_EQUAL(out.v[0].calls, 1);
+
+	/*
+	 * RESETSTAT.  The reading that sees it counts the agent's INFO and
+	 * one of its two SCANs; SETNAME and MONITOR, sent on a connection
+	 * still connecting, come after it.
+	 */
+	info(&prev, "cmdstat_get:calls=100,usec=1000\r\n"
+	    "cmdstat_scan:calls=50,usec=500\r\n");
+	info(&cur, "cmdstat_info:calls=1,usec=10\r\n"
+	    "cmdstat_scan:calls=1,usec=10\r\n");
+	owncalls_add(&own, "info", 1);
+	owncalls_add(&own, "scan", 2);
+	owncalls_add(&own, "client|setname", 1);
+	owncalls_add(&own, "monitor", 1);
+	CU_ASSERT_EQUAL(cmdstats_delta(&prev, &cur, &own, 1, &out), -1);
+	CU_ASSERT_EQUAL(own.n, 3);	/* scan 1, setname 1, monitor 1 */
+	memcpy(&prev, &cur, sizeof(prev));
+	info(&cur, "cmdstat_info:calls=2,usec=20\r\n"
+	    "cmdstat_scan:calls=2,usec=20\r\n"
+	    "cmdstat_client|setname:calls=1,usec=1\r\n"
+	    "cmdstat_monitor:calls=1,usec=1\r\n"
+	    "cmdstat_get:calls=7,usec=70\r\n");
+	owncalls_add(&own, "info", 1);
+	CU_ASSERT_EQUAL(cmdstats_delta(&prev, &cur, &own, 1, &out), 0);
+	CU_ASSERT_EQUAL_FATAL(out.n, 1);
+	cs = cmdtable_find(&out, "get");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+	CU_ASSERT_EQUAL(cs->calls, 7);
+	CU_ASSERT_EQUAL(own.n, 0);
 }
 
 /* usec scaling does not overflow on big counters. */
@@ -853,6 +914,7 @@ main(void)
 		TU_TEST(test_delta),
 		TU_TEST(test_delta_reset),
 		TU_TEST(test_owncalls),
+		TU_TEST(test_owncalls_age),
 		TU_TEST(test_delta_big),
 		TU_TEST(test_delta_hist),
 		TU_TEST(test_delta_hist_mismatch),
