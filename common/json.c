@@ -14,77 +14,90 @@
 #include "json.h"
 #include "util.h"
 
-/* Whether s[0..len) is valid UTF-8 with no NUL bytes (jansson's rule). */
+size_t
+utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned char	c = s[0];
+	size_t		n, j;
+	uint32_t	cp;
+
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4;
+		cp = c & 0x07;
+	} else
+		return 0;
+	if (n > len)
+		return 0;
+	for (j = 1; j < n; j++) {
+		if ((s[j] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[j] & 0x3f);
+	}
+	/* Overlong forms, beyond U+10FFFF, surrogates. */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+	    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* Whether s[0..len) is valid UTF-8 with no NUL bytes. */
 static int
 utf8_valid(const unsigned char *s, size_t len)
 {
-	size_t	i = 0, n, j;
-	uint32_t cp;
+	size_t	i = 0, n;
 
 	while (i < len) {
-		unsigned char c = s[i];
-
-		if (c == 0)
+		if (s[i] == 0 || (n = utf8_seq(s + i, len - i)) == 0)
 			return 0;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3;
-			cp = c & 0x07;
-		} else
-			return 0;
-		for (j = 1; j <= n; j++) {
-			if (i + j >= len || (s[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		/* Overlong forms, surrogates, beyond U+10FFFF. */
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
+		i += n;
 	}
 	return 1;
 }
 
 json_t *
+json_key(const void *p, size_t len)
+{
+	const unsigned char	*s = p;
+	char			*buf = xmalloc(len * 4 + 1), *o = buf;
+	size_t			 i = 0, n;
+	json_t			*j;
+
+	while (i < len) {
+		if (s[i] == '\\') {
+			*o++ = '\\';
+			*o++ = '\\';
+			i++;
+		} else if ((n = utf8_seq(s + i, len - i)) == 0) {
+			o += sprintf(o, "\\x%02x", s[i]);
+			i++;
+		} else {
+			memcpy(o, s + i, n);
+			o += n;
+			i += n;
+		}
+	}
+	j = json_stringn(buf, (size_t)(o - buf));
+	free(buf);
+	return j != NULL ? j : json_string("");
+}
+
+json_t *
 json_bytes(const char *s, size_t len, int *escaped)
 {
-	const unsigned char	*u = (const unsigned char *)s;
-	char			*buf, *p;
-	json_t			*j;
-	size_t			 i;
+	int	valid = utf8_valid((const unsigned char *)s, len);
 
-	if (utf8_valid(u, len)) {
-		if (escaped != NULL)
-			*escaped = 0;
-		return json_stringn(s, len);
-	}
 	if (escaped != NULL)
-		*escaped = 1;
-	p = buf = xmalloc(len * 4 + 1);
-	for (i = 0; i < len; i++) {
-		if (u[i] == '\\') {
-			*p++ = '\\';
-			*p++ = '\\';
-		} else if (u[i] >= 0x20 && u[i] < 0x7f)
-			*p++ = (char)u[i];
-		else
-			p += sprintf(p, "\\x%02x", u[i]);
-	}
-	*p = '\0';
-	j = json_stringn(buf, (size_t)(p - buf));
-	free(buf);
-	return j;
+		*escaped = !valid;
+	return valid ? json_stringn(s, len) : json_key(s, len);
 }
 
 json_t *

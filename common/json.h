@@ -12,11 +12,17 @@
 
 struct evbuffer;
 
+/* The length (1 to 4) of the valid UTF-8 sequence at s, or 0. */
+size_t	 utf8_seq(const unsigned char *s, size_t len);
 /*
- * A JSON string from arbitrary bytes (Redis keys can hold anything).
- * Valid UTF-8 is kept as it is; otherwise the bytes are written the way
- * redis-cli shows them: printable ASCII as is, backslash as "\\", and
- * every other byte as "\xNN".  *escaped tells which happened.
+ * Any bytes (a Redis key, a slowlog argument) as a JSON string that maps
+ * back to them: valid UTF-8 as it is (jansson escapes controls and NUL on
+ * output), a backslash as "\\", every byte of invalid UTF-8 as "\xNN".
+ */
+json_t	*json_key(const void *, size_t);
+/*
+ * Text as it is when it is valid UTF-8 without NUL, else as json_key
+ * gives it; *escaped (if not NULL) tells which happened.
  */
 json_t	*json_bytes(const char *, size_t, int *escaped);
 /* A string, or JSON null for NULL; invalid UTF-8 escaped as above. */

@@ -230,70 +230,6 @@ analytics_name_date(const char *fname, const char *prefix, const char *suffix,
 	return 1;
 }
 
-/* ---- binary-safe JSON ----------------------------------------------------- */
-
-/* The length of the valid UTF-8 sequence at s, or 0. */
-size_t
-analytics_utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned char	c = s[0];
-	size_t		n, j;
-	uint32_t	cp;
-
-	if (c < 0x80)
-		return 1;
-	if ((c & 0xe0) == 0xc0) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 4;
-		cp = c & 0x07;
-	} else
-		return 0;
-	if (n > len)
-		return 0;
-	for (j = 1; j < n; j++) {
-		if ((s[j] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[j] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-	    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-json_t *
-analytics_json_key(const void *p, size_t len)
-{
-	const unsigned char	*s = p;
-	char			*buf = xmalloc(len * 4 + 1), *o = buf;
-	size_t			 i = 0, n;
-	json_t			*j;
-
-	while (i < len) {
-		if (s[i] == '\\') {
-			*o++ = '\\';
-			*o++ = '\\';
-			i++;
-		} else if ((n = analytics_utf8_seq(s + i, len - i)) == 0) {
-			o += sprintf(o, "\\x%02x", s[i]);
-			i++;
-		} else {
-			memcpy(o, s + i, n);
-			o += n;
-			i += n;
-		}
-	}
-	j = json_stringn(buf, (size_t)(o - buf));
-	free(buf);
-	return j != NULL ? j : json_string("");
-}
-
 /* ---- the module ----------------------------------------------------------- */
 
 static void analytics_sweep_cb(evutil_socket_t, short, void *);
@@ -1111,7 +1047,7 @@ hkeys_json(const struct hkey *k, int n, size_t limit)
 
 	for (i = 0; i < n && json_array_size(a) < limit; i++) {
 		o = json_pack("{s:o,s:s,s:o,s:I}", "key",
-		    analytics_json_key(k[i].key, k[i].len), "type", k[i].type,
+		    json_key(k[i].key, k[i].len), "type", k[i].type,
 		    "count", json_u64(k[i].count), "db", (json_int_t)k[i].db);
 		if (k[i].truncated)
 			json_object_set_new(o, "truncated", json_true());

@@ -129,8 +129,6 @@ int		 analytics_inst_dir(const struct analytics *, const char *name);
 /* Whether fname is PREFIX-YYYYMMDD.SUFFIX; *date gets the date. */
 int		 analytics_name_date(const char *fname, const char *prefix,
 		    const char *suffix, int *date);
-/* The length of the valid UTF-8 sequence at s, or 0. */
-size_t		 analytics_utf8_seq(const unsigned char *s, size_t len);
 
 /* a + b, or UINT64_MAX if it overflows. */
 static inline uint64_t

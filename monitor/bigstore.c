@@ -207,7 +207,7 @@ static json_t *
 bigkey_json(const Ccnode__BigKey *k, int64_t when)
 {
 	return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:b}", "db",
-	    (json_int_t)k->db, "key", analytics_json_key(k->key.data,
+	    (json_int_t)k->db, "key", json_key(k->key.data,
 	    k->key.len), "type", json_str(k->type), "size", json_u64(k->size),
 	    "elements", json_u64(k->elements), "updatetime", json_time_ms(when),
 	    "size_exact", k->size_exact);

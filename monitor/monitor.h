@@ -561,11 +561,6 @@ json_t		*analytics_query(struct analytics *, struct instance *,
 /* Adds "proxy" (interface processes) and "analytics" to an instance's JSON. */
 void		 analytics_instance_json(const struct instance *, json_t *,
 		    int fresh);
-/*
- * Binary-safe JSON string: valid UTF-8 as is, a backslash doubled, and
- * every byte of invalid UTF-8 as \xHH, so the text maps back to the bytes.
- */
-json_t		*analytics_json_key(const void *, size_t);
 /* Cumulative per-command figures since the monitor started (/metrics). */
 struct analytics_cmd {
 	const char	*cmd;

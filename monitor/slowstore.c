@@ -559,7 +559,7 @@ cmdline_arg(struct sbuf *s, const uint8_t *p, size_t len)
 	char	esc[8];
 
 	for (i = 0; i < len && !quote; i += n) {
-		if ((n = analytics_utf8_seq(p + i, len - i)) == 0 ||
+		if ((n = utf8_seq(p + i, len - i)) == 0 ||
 		    p[i] <= ' ' || p[i] == 0x7f || p[i] == '"' ||
 		    p[i] == '\'' || p[i] == '\\')
 			quote = 1;
@@ -583,7 +583,7 @@ cmdline_arg(struct sbuf *s, const uint8_t *p, size_t len)
 		if (p[i] >= ' ' && p[i] < 0x7f)
 			sb_add(s, p + i, 1);
 		else if (p[i] >= 0x80 &&
-		    (n = analytics_utf8_seq(p + i, len - i)) > 0)
+		    (n = utf8_seq(p + i, len - i)) > 0)
 			sb_add(s, p + i, n);
 		else {
 			n = 1;
@@ -634,7 +634,7 @@ slow_item(const Ccnode__SlowlogEntry *e, int redact)
 	json_object_set_new(o, "duration", json_u64(e->duration_us));
 	json_object_set_new(o, "client", json_str(e->client));
 	json_object_set_new(o, "command", e->n_args > 0 ?
-	    analytics_json_key(e->args[0].data, e->args[0].len) :
+	    json_key(e->args[0].data, e->args[0].len) :
 	    json_string(""));
 	json_object_set_new(o, "commandline", json_stringn(s.p, s.len));
 	json_object_set_new(o, "executetime", json_time_ms(e->time * 1000));

@@ -1016,128 +1016,6 @@ test_bigkeys(void)
 	teardown();
 }
 
-/* ---- keys in JSON --------------------------------------------------------- */
-
-static void
-check_key(const char *in, size_t len, const char *want_value)
-{
-	json_t		*j = analytics_json_key(in, len);
-	char		*text;
-	json_t		*back;
-	json_error_t	 err;
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	if (strcmp(json_string_value(j), want_value) != 0) {
-		fprintf(stderr, "\n  got \"%s\", want \"%s\"",
-		    json_string_value(j), want_value);
-		CU_FAIL("wrong key escaping");
-	}
-	/* Always valid JSON. */
-	text = json_dumps(j, JSON_ENCODE_ANY);
-	back = json_loads(text, JSON_DECODE_ANY, &err);
-	CU_ASSERT_PTR_NOT_NULL(back);
-	CU_ASSERT(json_equal(j, back));
-	json_decref(back);
-	free(text);
-	json_decref(j);
-}
-
-static void
-test_json_key(void)
-{
-	json_t	*j;
-	char	*text;
-
-	check_key("plain", 5, "plain");
-	check_key("a\\b", 3, "a\\\\b");
-	check_key("\xff", 1, "\\xff");
-	check_key("caf\xc3\xa9", 5, "caf\xc3\xa9");
-	check_key("caf\xc3", 4, "caf\\xc3");
-	check_key("two\nlines", 9, "two\nlines");
-	check_key("\xed\xa0\x80", 3, "\\xed\\xa0\\x80");	/* a surrogate */
-	check_key("\xc0\xaf", 2, "\\xc0\\xaf");			/* overlong */
-	check_key("\\x41", 4, "\\\\x41");
-	check_key("", 0, "");
-	/* JSON escapes the control characters itself. */
-	j = analytics_json_key("a\nb\x01", 4);
-	text = json_dumps(j, JSON_ENCODE_ANY);
-	CU_ASSERT_STRING_EQUAL(text, "\"a\\nb\\u0001\"");
-	free(text);
-	json_decref(j);
-	/* A NUL byte is valid UTF-8, and comes out as \u0000. */
-	j = analytics_json_key("a\0b", 3);
-	CU_ASSERT_EQUAL(json_string_length(j), 3);
-	text = json_dumps(j, JSON_ENCODE_ANY);
-	CU_ASSERT_STRING_EQUAL(text, "\"a\\u0000b\"");
-	free(text);
-	json_decref(j);
-}
-
-static int
-hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
-	    c - 'a' + 10 : -1;
-}
-
-/* Maps the text back to the bytes: \\ is a backslash, \xHH a byte. */
-static size_t
-unescape(const char *s, size_t n, unsigned char *out)
-{
-	size_t	i = 0, o = 0;
-
-	while (i < n) {
-		if (s[i] == '\\' && i + 1 < n && s[i + 1] == '\\') {
-			out[o++] = '\\';
-			i += 2;
-		} else if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' &&
-		    hexval(s[i + 2]) >= 0 && hexval(s[i + 3]) >= 0) {
-			out[o++] = (unsigned char)(hexval(s[i + 2]) * 16 +
-			    hexval(s[i + 3]));
-			i += 4;
-		} else {
-			CU_ASSERT(s[i] != '\\');	/* never a lone backslash */
-			out[o++] = (unsigned char)s[i++];
-		}
-	}
-	return o;
-}
-
-/* Random bytes, biased to backslashes, x and UTF-8 pieces: always reversible. */
-static void
-test_json_key_random(void)
-{
-	static const unsigned char alpha[] = { 0x00, '\\', 'x', 'a', '4', 0xc3,
-	    0xa9, 0xff, 0xe4, 0xb8, 0xad, 0x80, '\n', '"', 0xf0, 0x9f };
-	unsigned char	 in[40], out[200];
-	uint32_t	 seed = 12345;
-	size_t		 n, i, m;
-	int		 round, bad = 0;
-	json_t		*j, *back;
-	char		*text;
-
-	for (round = 0; round < 20000; round++) {
-		seed = seed * 1103515245 + 12345;
-		n = (seed >> 16) % sizeof(in);
-		for (i = 0; i < n; i++) {
-			seed = seed * 1103515245 + 12345;
-			in[i] = alpha[(seed >> 16) % sizeof(alpha)];
-		}
-		j = analytics_json_key(in, n);
-		m = unescape(json_string_value(j), json_string_length(j), out);
-		if (m != n || memcmp(in, out, n) != 0)
-			bad++;
-		text = json_dumps(j, JSON_ENCODE_ANY);
-		back = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-		if (back == NULL || !json_equal(back, j))
-			bad++;
-		json_decref(back);
-		free(text);
-		json_decref(j);
-	}
-	CU_ASSERT_EQUAL(bad, 0);
-}
-
 /* Whatever the histograms say, each command's ladder adds up to its calls. */
 static void
 test_ladder_random(void)
@@ -1462,8 +1340,6 @@ main(void)
 		TU_TEST(test_slowlog_redact),
 		TU_TEST(test_slowlog_cap),
 		TU_TEST(test_bigkeys),
-		TU_TEST(test_json_key),
-		TU_TEST(test_json_key_random),
 		TU_TEST(test_ladder_random),
 		TU_TEST(test_hotkeys),
 		TU_TEST(test_sources_proxy),
