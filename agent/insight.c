@@ -83,6 +83,14 @@ struct insight {
 	double			 ops;
 	char			 policy[32];
 	struct owncalls		 own;
+	/*
+	 * This round's calls that its reading cannot count: INFO does not
+	 * count itself, and LATENCY HISTOGRAM, EXEC and SLOWLOG GET run after
+	 * it.  They join own once the reading's delta is taken, so that they
+	 * are taken out of the next one, and never out of a workload call of
+	 * the same command in this one (the monitor's INFO replication).
+	 */
+	struct owncalls		 self;
 	uint64_t		 rc_sent;	/* rconn_sent after the last round */
 
 	/* Sources refused by the server: why, and until when. */
@@ -212,7 +220,7 @@ insight_exec_failed(struct insight *ins, const char *why)
 		    "failed: %s", why);
 		source_refused(ins, SRC_HIST, msg);
 	}
-	owncalls_add(&ins->own, "info", 1);	/* the sampler asks again */
+	owncalls_add(&ins->self, "info", 1);	/* the sampler asks again */
 }
 
 static void
@@ -253,7 +261,7 @@ queue(struct insight *ins, struct rconn *rc, rconn_reply_cb *cb,
 	c->ins = ins;
 	c->done = done;
 	c->arg = arg;
-	owncalls_add(&ins->own, own, 1);
+	owncalls_add(&ins->self, own, 1);	/* after the reading */
 	rconn_cmdf(rc, cb, c, fmt);
 	return 1;
 }
@@ -281,11 +289,11 @@ insight_send(struct insight *ins, struct rconn *rc, int queued,
 		} else
 			owncalls_add(&ins->own, "client|setname", extra);
 	}
-	owncalls_add(&ins->own, "info", 1);	/* the INFO ALL just queued */
+	owncalls_add(&ins->self, "info", 1);	/* the INFO ALL just queued */
 	if (queued > 1) {
-		owncalls_add(&ins->own, "multi", 1);
-		owncalls_add(&ins->own, "latency|histogram", 1);
-		owncalls_add(&ins->own, "exec", 1);
+		owncalls_add(&ins->own, "multi", 1);	/* before the INFO */
+		owncalls_add(&ins->self, "latency|histogram", 1);
+		owncalls_add(&ins->self, "exec", 1);
 	}
 	if (source_due(ins, SRC_SLOWLOG))
 		n += queue(ins, rc, insight_slowlog_cb, &ins->slow_ctx, done, arg,
@@ -415,18 +423,30 @@ fill_commands(struct insight *ins, Ccnode__InstanceSample *is)
 {
 	struct cmdtable	*t;
 	size_t		 i, n, hist = 0;
-	int		 rv;
+	int		 same;
 
-	if (!ins->cur_ok)
+	if (!ins->cur_ok) {
+		owncalls_move(&ins->own, &ins->self);
 		return;
-	if (ins->have_prev && strcmp(ins->prev_run, ins->run_id) == 0) {
-		rv = cmdstats_delta(ins->prev, ins->cur, &ins->own, 0,
-		    ins->delta);
-		if (rv == -1)
+	}
+	same = ins->have_prev && strcmp(ins->prev_run, ins->run_id) == 0;
+	if (same && !cmdstats_reset(ins->prev, ins->cur)) {
+		cmdstats_delta(ins->prev, ins->cur, &ins->own, 0, ins->delta);
+		owncalls_move(&ins->own, &ins->self);
+	} else {
+		/*
+		 * The first reading, a reset or a restarted server: a new
+		 * baseline.  This round's own calls are matched against it
+		 * too: LATENCY HISTOGRAM gives the calls of a command INFO
+		 * did not list yet, and then counts the INFO itself.
+		 */
+		if (same)
 			log_info("instance %s: command counters were reset; "
 			    "counting from this reading", ins->name);
-	} else
 		cmdtable_clear(ins->delta);
+		owncalls_move(&ins->own, &ins->self);
+		owncalls_rebase(&ins->own, ins->cur);
+	}
 	ins->have_prev = 1;
 	str_copy(ins->prev_run, sizeof(ins->prev_run), ins->run_id);
 	t = ins->prev;

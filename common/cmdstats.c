@@ -415,6 +415,17 @@ owncalls_add(struct owncalls *o, const char *cmd, uint64_t n)
 	o->n++;
 }
 
+void
+owncalls_move(struct owncalls *o, struct owncalls *from)
+{
+	size_t	i;
+
+	for (i = 0; i < from->n; i++)
+		owncalls_add(o, from->v[i].name,
+		    add_sat(from->v[i].count, from->v[i].old));
+	from->n = 0;
+}
+
 /* Takes up to max of the own calls of entry i, the older first. */
 static uint64_t
 own_take(struct owncalls *o, size_t i, uint64_t max)
@@ -465,11 +476,7 @@ owncalls_age(struct owncalls *o)
 	o->n = n;
 }
 
-/*
- * A reset: the own calls cur counts are in the new baseline and go; the
- * others may still be on their way, and age as after a delta.
- */
-static void
+void
 owncalls_rebase(struct owncalls *o, const struct cmdtable *cur)
 {
 	const struct cmdstat	*c;
@@ -532,8 +539,8 @@ hist_take(uint64_t *h, uint64_t n)
 }
 
 /* Whether any counter went down, or a command of prev is gone. */
-static int
-is_reset(const struct cmdtable *prev, const struct cmdtable *cur)
+int
+cmdstats_reset(const struct cmdtable *prev, const struct cmdtable *cur)
 {
 	const struct cmdstat	*p, *c;
 	size_t			 i;
@@ -561,7 +568,7 @@ cmdstats_delta(const struct cmdtable *prev, const struct cmdtable *cur,
 	int			 b;
 
 	cmdtable_clear(out);
-	if (is_reset(prev, cur)) {
+	if (cmdstats_reset(prev, cur)) {
 		owncalls_rebase(own, cur);
 		return -1;
 	}

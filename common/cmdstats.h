@@ -89,6 +89,14 @@ int	cmdstats_parse_histogram(const redisReply *r, struct cmdtable *t);
 
 /* Counts n calls of cmd ("info", "memory|usage", ...) sent by the agent. */
 void	owncalls_add(struct owncalls *o, const char *cmd, uint64_t n);
+/* Adds the calls of from to o, and empties from. */
+void	owncalls_move(struct owncalls *o, struct owncalls *from);
+/*
+ * cur is a new baseline (the first reading, a reset, a restart): the own
+ * calls it counts are inside it and go; the others may still be on their
+ * way, and stay for the next delta.
+ */
+void	owncalls_rebase(struct owncalls *o, const struct cmdtable *cur);
 
 /*
  * The workload between prev and cur, into out (cleared first): for each
@@ -116,15 +124,19 @@ void	owncalls_add(struct owncalls *o, const char *cmd, uint64_t n);
  * histogram delta is not empty.
  *
  * Returns 0, or -1 on a counter reset (a command's calls, usec or failed
- * went down, or one disappeared): then out is empty and cur becomes the
- * new baseline.  The own calls cur counts are inside that baseline and
- * go; those beyond cur's count of their command stay for the next delta,
- * as calls still on their way: one sent on another connection, a new one
- * above all, can reach the server after the reading (the hot-key
- * sampler's CLIENT SETNAME and MONITOR).
+ * went down, or one disappeared): then out is empty, cur becomes the new
+ * baseline and own is rebased on it (owncalls_rebase).  Calls beyond
+ * cur's count of their command are still on their way: one sent on
+ * another connection, a new one above all, can reach the server after the
+ * reading (the hot-key sampler's CLIENT SETNAME and MONITOR).
  */
 int	cmdstats_delta(const struct cmdtable *prev, const struct cmdtable *cur,
 	    struct owncalls *own, int fallback, struct cmdtable *out);
+/*
+ * Whether the counters were reset between prev and cur: a command's
+ * calls, usec or failed went down, or one disappeared.
+ */
+int	cmdstats_reset(const struct cmdtable *prev, const struct cmdtable *cur);
 
 /* The bucket index of a latency of us microseconds (see LAT_BUCKETS). */
 int	lat_bucket(uint64_t us);

@@ -129,7 +129,8 @@ check "incr leads with 3000 calls, get follows with 1000" \
 check "the agent's own calls are left out" \
     jqt "$T/top.json" '[.items[].cmd | select(. == "scan" or . == "type" or . == "memory|usage" or
     . == "slowlog|get" or . == "latency|histogram" or . == "strlen" or . == "llen" or
-    . == "hlen" or . == "scard" or . == "zcard" or . == "monitor" or . == "select")] | length == 0'
+    . == "hlen" or . == "scard" or . == "zcard" or . == "monitor" or . == "select" or
+    . == "multi" or . == "exec" or . == "object|freq")] | length == 0'
 check "by=time lists took" \
     jqt <(api 'top-commands?span=30m&by=time') '.items | length > 0 and all(.[]; .took >= 0)'
 api 'latency-dist?span=30m' >"$T/lat.json"

@@ -611,6 +611,24 @@ test_owncalls_age(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
 	CU_ASSERT_EQUAL(cs->calls, 7);
 	CU_ASSERT_EQUAL(own.n, 0);
+
+	/* Moving calls in: added up, the source emptied. */
+	{
+		struct owncalls	self = { 0 };
+
+		owncalls_add(&own, "info", 1);
+		owncalls_add(&self, "info", 2);
+		owncalls_add(&self, "exec", 1);
+		owncalls_move(&own, &self);
+		CU_ASSERT_EQUAL(self.n, 0);
+		CU_ASSERT_EQUAL_FATAL(own.n, 2);
+		CU_ASSERT_STRING_EQUAL(own.v[0].name, "info");
+		CU_ASSERT_EQUAL(own.v[0].count, 3);
+		CU_ASSERT_STRING_EQUAL(own.v[1].name, "exec");
+		CU_ASSERT_EQUAL(own.v[1].count, 1);
+		CU_ASSERT_EQUAL(cmdstats_reset(&prev, &cur), 0);
+		CU_ASSERT_EQUAL(cmdstats_reset(&cur, &prev), 1);
+	}
 }
 
 /* usec scaling does not overflow on big counters. */
