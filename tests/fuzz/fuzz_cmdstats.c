@@ -60,7 +60,7 @@ own_total(const struct owncalls *o)
 	size_t		i;
 
 	for (i = 0; i < o->n; i++)
-		sum += o->v[i].count;
+		sum += o->v[i].count + o->v[i].old;
 	return sum;
 }
 
@@ -82,8 +82,12 @@ delta(const struct cmdtable *p, const struct cmdtable *c, unsigned knobs)
 
 	rc = cmdstats_delta(p, c, &own, fallback, &out);
 	if (rc == -1) {
-		if (out.n != 0 || own.n != 0)
+		/* A reset: no delta; own calls kept only for one more. */
+		if (out.n != 0 || own_total(&own) > before)
 			abort();
+		for (i = 0; i < own.n; i++)
+			if (own.v[i].count != 0 || own.v[i].old == 0)
+				abort();
 		return;
 	}
 	if (rc != 0 || own_total(&own) > before)
