@@ -176,6 +176,12 @@ slowlog_load(struct insight *ins)
 	free(text);
 }
 
+/*
+ * Keeps the position through a rename but without fsync: this runs on the
+ * event loop after every round that took entries, and a position lost to
+ * a power cut only sends entries again, which the monitor drops by run_id
+ * and id.
+ */
 static void
 slowlog_save(struct insight *ins)
 {
@@ -183,7 +189,7 @@ slowlog_save(struct insight *ins)
 
 	snprintf(text, sizeof(text), "%s %" PRIu64 "\n", ins->last_run,
 	    ins->last_id);
-	if (write_file_atomic(ins->state_path, text, strlen(text),
+	if (write_file_replace(ins->state_path, text, strlen(text), 0,
 	    &cause) == -1) {
 		log_warnx("instance %s: cannot keep the slowlog position: %s",
 		    ins->name, cause);
