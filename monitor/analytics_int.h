@@ -1,7 +1,8 @@
 /*
- * analytics_int.h: what analytics.c, slowstore.c and bigstore.c share, and
- * only they include: the module and its per-instance state, and the
- * helpers the stores call.  monitor.h has the public API.
+ * analytics_int.h: what analytics.c, slowstore.c, bigstore.c and
+ * hotstore.c share, and only they include: the module and its
+ * per-instance state, and the helpers the stores call.  monitor.h has the
+ * public API.
  */
 #ifndef CC_ANALYTICS_INT_H
 #define CC_ANALYTICS_INT_H
@@ -12,11 +13,13 @@
 #include "monitor.h"
 
 struct event;
-struct hkey;			/* a hot key (analytics.c) */
+struct hkey;			/* a hot key (hotstore.c) */
 
 #define SLOTS_MAX	(LADDER_EDGES_MAX + 1)
 #define HIST_MAX	64		/* histogram buckets read */
 #define MON_CMD_NAME_MAX	48		/* names kept (the agent sends up to 63) */
+#define MIN5		(300 * 1000LL)
+#define HOUR		(3600 * 1000LL)
 #define DAY		(86400 * 1000LL)
 #define RUNIDS_MAX	8
 #define SLOW_DAYS	7		/* slowlog files kept */
@@ -110,7 +113,13 @@ struct analytics {
 	struct event		*sweep;
 };
 
+/* The spans of the command and hot-key paths (span=). */
+enum span { SP_RT, SP_30M, SP_6H, SP_24H };
+extern const char *const analytics_span_names[];	/* NULL-terminated */
+
 /* analytics.c: helpers for the stores. */
+/* span=: 0 (absent: 30m), or -1 (the value is bad). */
+int		 analytics_param_span(const struct evkeyvalq *, enum span *);
 /* {"error": ...} and *code 400. */
 json_t		*analytics_bad(int *code, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -160,5 +169,16 @@ json_t		*bigstore_size_dist(struct analytics *, struct instance *,
 /* bigkeys/type-dist: the key count and size of a scan per type. */
 json_t		*bigstore_type_dist(struct analytics *, struct instance *,
 		    const struct evkeyvalq *, int64_t now, int *code);
+
+/* hotstore.c */
+/* Keeps a hot-key window: as realtime, and merged into the summaries. */
+void		 hotstore_ingest(struct analytics_inst *,
+		    const struct instance *, int64_t t,
+		    const Ccnode__HotKeys *);
+/* The hotkeys path: a span's keys, highest estimate first. */
+json_t		*hotstore_query(struct analytics *, struct instance *,
+		    const struct evkeyvalq *, int64_t now, int *code);
+/* Frees the hot keys of an instance. */
+void		 hotstore_free(struct analytics_inst *);
 
 #endif

@@ -16,10 +16,11 @@
  *	alert.c		alert rules, alert states and history
  *	hook.c		alert-exec, alert-webhook and alertmanager-url
  *	hclient.c	outgoing HTTP POSTs with a deadline
- *	analytics.c	top commands, latency ladder, hot keys, proxy
- *			detail: what agents send beyond INFO (issue 5)
+ *	analytics.c	top commands, latency ladder, proxy detail: what
+ *			agents send beyond INFO (issue 5)
  *	slowstore.c	slowlog entries on disk, once each, and their queries
  *	bigstore.c	big-key scans on disk, per date, and their queries
+ *	hotstore.c	hot-key windows and their summaries, in memory
  *
  * store.c owns struct host and struct instance; the other files read them.
  */
