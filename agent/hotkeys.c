@@ -55,6 +55,15 @@
  * the sampler's own parsing, 0.7 us per line, on the same two cores),
  * with d = 1.9% at about 800,000 ops/s: 1.4% lost on average.
  *
+ * Idle instances.  After the first window (which also learns whether
+ * MONITOR is allowed), a window opens only while the server runs at least
+ * HK_IDLE_OPS commands/s (the agent's own sampling is about 5/s at a 1 s
+ * interval).  Below that there is nothing hot to find, and a MONITOR
+ * connection every period would be most of the server's connections:
+ * bench/agent_cost.sh saw 16 connections/s for 16 idle servers.  The
+ * window's summaries (Space-Saving, about 100 KB each) exist only while a
+ * window is open or its counts wait for hotkeys_take.
+ *
  * LFU.  When maxmemory-policy is an LFU one, after a window the OBJECT
  * FREQ of its top keys (at most HK_TOP) is read on a short second
  * connection (AUTH, CLIENT SETNAME, SELECT when the db changes, OBJECT
@@ -82,6 +91,9 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +125,7 @@
 #define HK_MAX_PERIOD_MS	(3600 * 1000)
 #define HK_MAX_DUTY		0.25
 #define HK_COST_US		3.0	/* server CPU per command, attached */
+#define HK_IDLE_OPS		100	/* commands/s under which no window opens */
 #define HK_CLIENT_NAME		"ccagent-hotkeys"
 
 enum hk_state {
@@ -188,14 +201,13 @@ struct hotkeys {
 	uint64_t		 attach_mono;
 	int64_t			 attach_wall;
 	uint64_t		 lines, unparsed;
-	struct topk		*tk;
-	struct topk_item	*items;		/* HK_CAPACITY */
+	struct topk		*tk;		/* while a window is open */
 	struct monline		 ml;
-	char			*line, *dbuf;
+	char			*line, *dbuf;	/* from the first connection */
 
 	/*
 	 * Windows closed and not yet taken, merged: each window's counts
-	 * scaled to its period, added up.
+	 * scaled to its period, added up (NULL when there are none).
 	 */
 	struct topk		*acc;
 	uint32_t		 acc_windows;
@@ -216,6 +228,8 @@ struct hotkeys {
 	char			 lfu_why[160];
 	uint64_t		 lfu_retry_ms;
 	int			 failing;	/* the last window failed (logged) */
+	uint64_t		 opened;	/* windows opened */
+	int			 idle;		/* windows wait for load (logged) */
 };
 
 static void	hk_open(struct hotkeys *);
@@ -335,6 +349,10 @@ hk_connect(struct hotkeys *hk, enum hk_mode mode)
 	int			 argc;
 
 	hk->mode = mode;
+	if (hk->line == NULL) {
+		hk->line = xmalloc(HK_LINE_MAX + 1);
+		hk->dbuf = xmalloc(HK_LINE_MAX + 1);
+	}
 	if (parse_ip(hk->ip, (uint16_t)hk->port, &ss, &sslen) == -1) {
 		hk_fail(hk, "not an IP address");
 		return -1;
@@ -421,6 +439,14 @@ hk_close(struct hotkeys *hk)
 	set_state(hk, HK_IDLE);
 }
 
+/* The window's counts are done with: its summary goes. */
+static void
+tk_drop(struct hotkeys *hk)
+{
+	topk_free(hk->tk);
+	hk->tk = NULL;
+}
+
 /* The window (or LFU query) is lost, not the source. */
 static void
 hk_fail(struct hotkeys *hk, const char *why)
@@ -436,7 +462,7 @@ hk_fail(struct hotkeys *hk, const char *why)
 		log_debug("instance %s: hot-key window lost: %s", hk->name,
 		    why);
 	hk->failing = 1;
-	topk_clear(hk->tk);
+	tk_drop(hk);
 }
 
 /* The server refused MONITOR (or AUTH): the source is unavailable. */
@@ -451,7 +477,7 @@ hk_refused(struct hotkeys *hk, const char *err)
 	else
 		snprintf(why, sizeof(why), "%s", err);
 	hk_close(hk);
-	topk_clear(hk->tk);
+	tk_drop(hk);
 	if (strcmp(why, hk->why) != 0)
 		log_warnx("instance %s: hot keys unavailable: %s; asking again "
 		    "in %d min", hk->name, why, HK_RETRY_MS / 60000);
@@ -482,12 +508,31 @@ hk_open(struct hotkeys *hk)
 	}
 	if (hk->why[0] != '\0' && now < hk->retry_ms)
 		return;
+	if (hk->opened > 0 && hk->ops < HK_IDLE_OPS) {
+		if (!hk->idle) {
+			log_info("instance %s: hot-key windows wait: under %d "
+			    "commands/s", hk->name, HK_IDLE_OPS);
+#ifdef __GLIBC__
+			/* The last window's summaries are free: give their
+			 * pages back, they will not be wanted soon. */
+			malloc_trim(0);
+#endif
+		}
+		hk->idle = 1;
+		return;
+	}
+	if (hk->idle)
+		log_info("instance %s: hot-key windows resume at %.0f "
+		    "commands/s", hk->name, hk->ops);
+	hk->idle = 0;
+	hk->opened++;
 	plan(hk);
 	hk->next_ms = now + hk->period_ms;
 	evtimer_del(hk->due);
 	timer_in(hk->due, hk->period_ms);
 	hk->lines = hk->unparsed = 0;
-	topk_clear(hk->tk);
+	tk_drop(hk);
+	hk->tk = topk_new(HK_CAPACITY);
 	if (hk->why[0] != '\0')
 		hk->retry_ms = now + HK_RETRY_MS;
 	(void)hk_connect(hk, M_MONITOR);
@@ -594,28 +639,32 @@ hk_lfu_end(struct hotkeys *hk, const char *why)
 static void
 hk_window_end(struct hotkeys *hk, int early)
 {
-	uint64_t	attached = mono_ms() - hk->attach_mono, seen, c;
-	double		scale, rate;
-	size_t		i, n;
+	uint64_t		 attached = mono_ms() - hk->attach_mono, seen, c;
+	double			 scale, rate;
+	struct topk_item	*items;
+	size_t			 i, n;
 
 	hk_close(hk);
 	if (early)
 		log_info("instance %s: MONITOR connection lost after %llu ms "
 		    "of %u", hk->name, (unsigned long long)attached,
 		    hk->window_ms);
-	if (attached < HK_MIN_ATTACHED_MS) {
-		topk_clear(hk->tk);
+	if (attached < HK_MIN_ATTACHED_MS || hk->tk == NULL) {
+		tk_drop(hk);
 		return;
 	}
 	/* Commands per second over the period: see "Scaling" above. */
 	seen = hk->lines + hk->unparsed;
 	rate = MAXIMUM(hk->plan_ops, (double)seen * 1000.0 / (double)attached);
 	scale = seen > 0 ? rate * hk->period_ms / 1000.0 / (double)seen : 0;
-	n = topk_list(hk->tk, hk->items, HK_CAPACITY);
+	items = xcalloc(HK_CAPACITY, sizeof(*items));
+	n = topk_list(hk->tk, items, HK_CAPACITY);
+	if (hk->acc == NULL)
+		hk->acc = topk_new(HK_CAPACITY);
 	for (i = 0; i < n; i++) {
-		c = (uint64_t)llround((double)hk->items[i].count * scale);
-		topk_add(hk->acc, hk->items[i].db, hk->items[i].key,
-		    hk->items[i].keylen, hk->items[i].type, MAXIMUM(c, 1));
+		c = (uint64_t)llround((double)items[i].count * scale);
+		topk_add(hk->acc, items[i].db, items[i].key, items[i].keylen,
+		    items[i].type, MAXIMUM(c, 1));
 	}
 	if (hk->acc_windows++ == 0)
 		hk->acc_start = hk->attach_wall;
@@ -628,8 +677,9 @@ hk_window_end(struct hotkeys *hk, int early)
 	hk->failing = 0;
 	if (n > 0 && hk->lfu_policy && (hk->lfu_why[0] == '\0' ||
 	    mono_ms() >= hk->lfu_retry_ms))
-		hk_lfu_start(hk, hk->items, n);
-	topk_clear(hk->tk);
+		hk_lfu_start(hk, items, n);	/* copies the keys */
+	free(items);
+	tk_drop(hk);
 }
 
 /* ---- replies and lines ------------------------------------------------- */
@@ -865,11 +915,9 @@ hotkeys_new(struct event_base *base, const struct hotkeys_target *t)
 	hk->own = t->own;
 	hk->timer = evtimer_new(base, hk_timer_cb, hk);
 	hk->due = evtimer_new(base, hk_due_cb, hk);
-	hk->tk = topk_new(HK_CAPACITY);
-	hk->line = xmalloc(HK_LINE_MAX + 1);
-	hk->dbuf = xmalloc(HK_LINE_MAX + 1);
-	hk->items = xcalloc(HK_CAPACITY, sizeof(*hk->items));
-	hk->acc = topk_new(HK_CAPACITY);
+	/* The first window at a random point of the first period, so the
+	 * instances of a host do not all open theirs at once. */
+	hk->next_ms = mono_ms() + random_u64() % hk->min_period_ms;
 	return hk;
 }
 
@@ -886,7 +934,6 @@ hotkeys_free(struct hotkeys *hk)
 	q_reset(hk);
 	topk_free(hk->acc);
 	topk_free(hk->tk);
-	free(hk->items);
 	free(hk->line);
 	free(hk->dbuf);
 	if (hk->password != NULL) {
@@ -913,7 +960,7 @@ hotkeys_round(struct hotkeys *hk, double ops_per_sec, const char *policy,
 		log_debug("instance %s: hot-key window dropped (paused)",
 		    hk->name);
 		hk_close(hk);
-		topk_clear(hk->tk);
+		tk_drop(hk);
 		return;
 	}
 	hk_open(hk);
@@ -946,25 +993,26 @@ out_key(struct hk_out *o, Ccnode__HotKey *k, const char *key, size_t len)
 int
 hotkeys_take(struct hotkeys *hk, Ccnode__HotKeys *out, const char **why)
 {
-	struct hk_out	*o = &hk->out;
-	size_t		 i, n, nl = 0;
+	struct hk_out		*o = &hk->out;
+	struct topk_item	 items[HK_TOP];
+	size_t			 i, n, nl = 0;
 
 	*why = hk->why;
 	/* A window waits for its OBJECT FREQ readings (2 s at most). */
-	if (hk->acc_windows == 0 || (hk->mode == M_LFU &&
+	if (hk->acc_windows == 0 || hk->acc == NULL || (hk->mode == M_LFU &&
 	    (hk->state == HK_CONNECTING || hk->state == HK_LFU)))
 		return 0;
 	out_reset(o);
 	ccnode__hot_keys__init(out);
-	n = topk_list(hk->acc, hk->items, HK_TOP);
+	n = topk_list(hk->acc, items, HK_TOP);
 	for (i = 0; i < n; i++) {
 		Ccnode__HotKey *k = &o->keys[i];
 
 		ccnode__hot_key__init(k);
-		out_key(o, k, hk->items[i].key, hk->items[i].keylen);
-		k->type = (char *)hk->items[i].type;
-		k->count = hk->items[i].count;
-		k->db = hk->items[i].db;
+		out_key(o, k, items[i].key, items[i].keylen);
+		k->type = (char *)items[i].type;
+		k->count = items[i].count;
+		k->db = items[i].db;
 		o->keyp[i] = k;
 	}
 	for (i = 0; hk->have_lfu && i < hk->nq; i++) {
@@ -991,7 +1039,8 @@ hotkeys_take(struct hotkeys *hk, Ccnode__HotKeys *out, const char **why)
 	out->n_lfu = nl;
 	out->lfu = nl > 0 ? o->lfup : NULL;
 
-	topk_clear(hk->acc);
+	topk_free(hk->acc);		/* the keys were copied out */
+	hk->acc = NULL;
 	hk->acc_windows = 0;
 	hk->acc_window_ms = hk->acc_period_ms = 0;
 	hk->acc_lines = hk->acc_unparsed = 0;
