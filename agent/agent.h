@@ -300,6 +300,9 @@ void		 sampler_free(struct sampler *);
 /* Picks up a changed sample-interval, sample-timeout or watch list. */
 void		 sampler_reconfigure(struct sampler *);
 /* Starts a big-key scan of name now (Analyze).  0, or -1 and err. */
+/* Whether a big-key scan of any sampled instance reads ip:port now. */
+int		 sampler_scanning(const struct sampler *, const char *ip,
+		    int port);
 int		 sampler_analyze(struct sampler *, const char *name, char *err,
 		    size_t errlen);
 /* Builds the ListInstances answer; free it with sampler_list_free. */

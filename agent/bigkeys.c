@@ -427,26 +427,6 @@ struct bigscan {
 static void	bs_step(struct bigscan *);
 static void	bs_end(struct bigscan *, int, const char *);
 
-static void
-own_add(struct bigscan *bs, const char *cmd, uint64_t n)
-{
-	if (bs->own != NULL && n > 0)
-		owncalls_add(bs->own, cmd, n);
-}
-
-/* Server text (an error, a type name) made printable, at most len - 1. */
-static void
-copy_printable(char *dst, size_t len, const char *src, size_t srclen)
-{
-	size_t i, n = MINIMUM(srclen, len - 1);
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	dst[n] = '\0';
-}
 
 /*
  * A server's error for a reason or a log line: printable, and cut before
@@ -463,7 +443,7 @@ err_text(char *dst, size_t len, const char *err, size_t errlen)
 			errlen = i;
 			break;
 		}
-	copy_printable(dst, len, err, errlen);
+	str_printable(dst, len, err, errlen);
 }
 
 /* ---- types and figures ---------------------------------------------------- */
@@ -508,7 +488,9 @@ type_slot(struct bigscan *bs, const char *s, size_t len)
 		if (strlen(bs->types[t].name) == len &&
 		    memcmp(bs->types[t].name, name, len) == 0)
 			return t;
-	if (bs->ntypes == TYPES_MAX - 1 && strcmp(name, "other") != 0)
+	/* The last slot is kept for "other": every name past it goes there. */
+	if (bs->ntypes >= TYPES_MAX - 1 &&
+	    !(len == 5 && memcmp(name, "other", 5) == 0))
 		return type_slot(bs, "other", 5);
 	t = bs->ntypes++;
 	memcpy(bs->types[t].name, name, len);
@@ -912,12 +894,7 @@ bs_state_cb(struct rconn *rc, enum rconn_state st, const char *err,
 
 	if (rc != bs->rc)
 		return;
-	if (st == RC_UP) {
-		/* The handshake rconn sent for us. */
-		own_add(bs, "client|setname", 1);
-		if (bs->passfile != NULL || bs->password != NULL)
-			own_add(bs, "auth", 1);
-	} else if (st == RC_DOWN) {
+	if (st == RC_DOWN) {
 		bs_lose(bs, err != NULL ? err : "connection lost");
 		bs_kick(bs);
 	}
@@ -938,6 +915,7 @@ bs_link(struct bigscan *bs)
 	o.connect_timeout_ms = ROUND_MS;
 	o.timeout_ms = 0;		/* one deadline per round instead */
 	o.max_reply = MAX_REPLY;
+	o.own = bs->own;		/* AUTH and SETNAME: no workload */
 	bs->rc = rconn_new(bs->base, bs->ip, bs->port, &o, bs_state_cb, bs);
 }
 
@@ -1059,7 +1037,7 @@ reply_info(struct bigscan *bs, uint32_t idx, redisReply *r)
 	in = xcalloc(1, sizeof(*in));
 	info_parse(r->str, r->len, in);
 	if (idx == 0) {
-		copy_printable(bs->hello_run_id, sizeof(bs->hello_run_id),
+		str_printable(bs->hello_run_id, sizeof(bs->hello_run_id),
 		    in->run_id, strlen(in->run_id));
 		bs->hello_cluster = strcmp(in->mode, "cluster") == 0;
 	} else {
@@ -1244,7 +1222,7 @@ hello_send(struct bigscan *bs)
 	bs->hello_ndbs = 0;
 	round_cmd_str(bs, RQ_INFO, 0, "INFO", "server");
 	round_cmd_str(bs, RQ_INFO, 1, "INFO", "keyspace");
-	own_add(bs, "info", 2);
+	owncalls_add(bs->own, "info", 2);
 	round_end(bs);
 }
 
@@ -1297,7 +1275,7 @@ scan_send(struct bigscan *bs, struct batch *b, enum rq_kind kind,
 		lens[i] = strlen(argv[i]);
 	batch_reset(b);
 	round_cmd(bs, kind, 0, 4, argv, lens);
-	own_add(bs, "scan", 1);
+	owncalls_add(bs->own, "scan", 1);
 }
 
 /*
@@ -1314,13 +1292,13 @@ select_db(struct bigscan *bs, uint32_t db)
 	if (bs->cluster) {
 		if (!bs->readonly) {
 			round_cmd(bs, RQ_READONLY, 0, 1, ro, rolen);
-			own_add(bs, "readonly", 1);
+			owncalls_add(bs->own, "readonly", 1);
 			bs->readonly = 1;
 		}
 	} else if (bs->sel_db != (int64_t)db) {
 		snprintf(s, sizeof(s), "%u", db);
 		round_cmd_str(bs, RQ_SELECT, 0, "SELECT", s);
-		own_add(bs, "select", 1);
+		owncalls_add(bs->own, "select", 1);
 		bs->sel_db = db;
 	}
 }
@@ -1398,9 +1376,9 @@ meta_round(struct bigscan *bs)
 		if (!bs->sizes_off)
 			round_cmd(bs, RQ_MEM, i, 3, argv, lens);
 	}
-	own_add(bs, "type", b->n);
+	owncalls_add(bs->own, "type", b->n);
 	if (!bs->sizes_off)
-		own_add(bs, "memory|usage", b->n);
+		owncalls_add(bs->own, "memory|usage", b->n);
 	round_end(bs);
 }
 
@@ -1468,7 +1446,7 @@ len_round(struct bigscan *bs)
 		per[k]++;
 	}
 	for (k = 0; k < (int)nitems(ktypes); k++)
-		own_add(bs, ktypes[k].stat, per[k]);
+		owncalls_add(bs->own, ktypes[k].stat, per[k]);
 	if (strcmp(b->next, "0") != 0 && pace_ready(bs, 0)) {
 		if (n++ == 0)
 			round_begin(bs);
@@ -1555,7 +1533,7 @@ exact_round(struct bigscan *bs)
 		round_cmd(bs, RQ_EXACT, i, 5, argv, lens);
 		bs->exact_sent++;
 	}
-	own_add(bs, "memory|usage", bs->exact_sent);
+	owncalls_add(bs->own, "memory|usage", bs->exact_sent);
 	round_end(bs);
 }
 
@@ -1657,14 +1635,9 @@ bs_step(struct bigscan *bs)
 	bs_next(bs);
 }
 
+/* The kick (run soon) and the pacing wait: both take the next step. */
 static void
-bs_kick_cb(evutil_socket_t fd, short ev, void *arg)
-{
-	bs_step(arg);
-}
-
-static void
-bs_wait_cb(evutil_socket_t fd, short ev, void *arg)
+bs_step_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	bs_step(arg);
 }
@@ -1713,7 +1686,7 @@ bs_end(struct bigscan *bs, int complete, const char *why)
 	else {
 		if (why == NULL)
 			why = "aborted";
-		copy_printable(bs->reason, sizeof(bs->reason), why,
+		str_printable(bs->reason, sizeof(bs->reason), why,
 		    strlen(why));
 	}
 	bs->phase = PH_DONE;
@@ -1744,8 +1717,8 @@ bigscan_new(struct event_base *base, const struct bigscan_conf *conf)
 		bs->conf.elements_limit = BIGSCAN_ELEMENTS_LIMIT;
 	if (bs->conf.top_n == 0)
 		bs->conf.top_n = BIGSCAN_TOP_N;
-	bs->kick = event_new(base, -1, 0, bs_kick_cb, bs);
-	bs->wait = evtimer_new(base, bs_wait_cb, bs);
+	bs->kick = event_new(base, -1, 0, bs_step_cb, bs);
+	bs->wait = evtimer_new(base, bs_step_cb, bs);
 	bs->deadline = evtimer_new(base, bs_deadline_cb, bs);
 	bs->tick = event_new(base, -1, EV_PERSIST, bs_tick_cb, bs);
 	types_init(bs);

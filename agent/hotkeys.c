@@ -18,8 +18,9 @@
  * killed mid-window (CLIENT KILL, a restart) ends the window early: it
  * counts when it lasted HK_MIN_ATTACHED_MS (window_ms says how long it
  * really was attached), and the next window opens a new connection.  A
- * window the caller pauses (a big-key scan runs: its TYPE calls are no
- * workload) is dropped.  The sampler's own INFO shows up in the stream
+ * window that overlaps a big-key scan of the instance (the scanned()
+ * callback, asked when a window is due, each round and at its end: the
+ * scan's TYPE calls are no workload) is dropped.  The sampler's own INFO shows up in the stream
  * as a command that names no key, and the other agent connections send
  * nothing with a key outside scans, so nothing of the agent is counted.
  *
@@ -192,7 +193,8 @@ struct hotkeys {
 	int			 have_round;
 	double			 ops;
 	int			 lfu_policy;
-	int			 paused;
+	int			(*scanned)(void *);
+	void			*scanned_arg;
 
 	/* The window being taken. */
 	uint64_t		 next_ms;	/* mono: when the next may open */
@@ -254,13 +256,6 @@ set_state(struct hotkeys *hk, enum hk_state st)
 }
 
 static void
-own_add(struct hotkeys *hk, const char *cmd, uint64_t n)
-{
-	if (hk->own != NULL && n > 0)
-		owncalls_add(hk->own, cmd, n);
-}
-
-static void
 timer_in(struct event *ev, uint64_t ms)
 {
 	struct timeval tv;
@@ -268,20 +263,6 @@ timer_in(struct event *ev, uint64_t ms)
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(ev, &tv);
-}
-
-/* A reply or error text, made printable and bounded, into dst. */
-static void
-copy_text(char *dst, size_t len, const char *s, size_t n)
-{
-	size_t i, j = 0;
-
-	for (i = 0; i < n && j + 1 < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		dst[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	dst[j] = '\0';
 }
 
 /* One command in RESP. */
@@ -393,7 +374,7 @@ hk_connect(struct hotkeys *hk, enum hk_mode mode)
 		explicit_bzero(pass, plen);
 		free(pass);
 		expect(hk, T_AUTH, 0);
-		own_add(hk, "auth", 1);
+		owncalls_add(hk->own, "auth", 1);
 	}
 	argv[0] = "CLIENT";
 	argv[1] = "SETNAME";
@@ -403,13 +384,13 @@ hk_connect(struct hotkeys *hk, enum hk_mode mode)
 	argl[2] = strlen(HK_CLIENT_NAME);
 	resp_cmd(out, 3, argv, argl);
 	expect(hk, T_SETNAME, 0);
-	own_add(hk, "client|setname", 1);
+	owncalls_add(hk->own, "client|setname", 1);
 	if (mode == M_MONITOR) {
 		argv[0] = "MONITOR";
 		argl[0] = 7;
 		resp_cmd(out, 1, argv, argl);
 		expect(hk, T_MONITOR, 0);
-		own_add(hk, "monitor", 1);
+		owncalls_add(hk->own, "monitor", 1);
 	}
 	set_state(hk, HK_CONNECTING);
 	timer_in(hk->timer, HK_CONNECT_MS);
@@ -445,6 +426,23 @@ tk_drop(struct hotkeys *hk)
 {
 	topk_free(hk->tk);
 	hk->tk = NULL;
+}
+
+/* Whether a big-key scan reads the instance now. */
+static int
+scanned(const struct hotkeys *hk)
+{
+	return hk->scanned != NULL && hk->scanned(hk->scanned_arg);
+}
+
+/* A window that overlaps a scan: the scan's TYPE calls would count. */
+static void
+hk_drop_scanned(struct hotkeys *hk)
+{
+	log_debug("instance %s: hot-key window dropped (a big-key scan reads "
+	    "the instance)", hk->name);
+	hk_close(hk);
+	tk_drop(hk);
 }
 
 /* The window (or LFU query) is lost, not the source. */
@@ -493,7 +491,7 @@ hk_open(struct hotkeys *hk)
 {
 	uint64_t now = mono_ms();
 
-	if (!hk->have_round || hk->paused || hk->budget <= 0)
+	if (!hk->have_round || hk->budget <= 0 || scanned(hk))
 		return;
 	if (hk->state != HK_IDLE) {
 		if (now >= hk->next_ms && !evtimer_pending(hk->due, NULL))
@@ -611,8 +609,8 @@ hk_lfu_start(struct hotkeys *hk, const struct topk_item *items, size_t n)
 		resp_cmd(out, 3, argv, argl);
 		expect(hk, T_FREQ, i);
 	}
-	own_add(hk, "select", nsel);
-	own_add(hk, "object|freq", hk->nq);
+	owncalls_add(hk->own, "select", nsel);
+	owncalls_add(hk->own, "object|freq", hk->nq);
 }
 
 /* The LFU query is over (why NULL: every reply came). */
@@ -644,6 +642,10 @@ hk_window_end(struct hotkeys *hk, int early)
 	struct topk_item	*items;
 	size_t			 i, n;
 
+	if (scanned(hk)) {
+		hk_drop_scanned(hk);
+		return;
+	}
 	hk_close(hk);
 	if (early)
 		log_info("instance %s: MONITOR connection lost after %llu ms "
@@ -702,7 +704,7 @@ hk_reply(struct hotkeys *hk, const char *line, size_t len)
 		hk_fail(hk, "not a RESP simple reply");
 		return -1;
 	}
-	copy_text(text, sizeof(text), line + 1, len - 1);
+	str_printable(text, sizeof(text), line + 1, len - 1);
 	switch (e.tag) {
 	case T_AUTH:
 		if (line[0] == '-')
@@ -913,6 +915,8 @@ hotkeys_new(struct event_base *base, const struct hotkeys_target *t)
 	hk->budget = clamp(t->budget, 0, 1);
 	hk->min_period_ms = MAXIMUM(t->min_period_ms, HK_MIN_WINDOW_MS);
 	hk->own = t->own;
+	hk->scanned = t->scanned;
+	hk->scanned_arg = t->arg;
 	hk->timer = evtimer_new(base, hk_timer_cb, hk);
 	hk->due = evtimer_new(base, hk_due_cb, hk);
 	/* The first window at a random point of the first period, so the
@@ -948,19 +952,13 @@ hotkeys_free(struct hotkeys *hk)
 }
 
 void
-hotkeys_round(struct hotkeys *hk, double ops_per_sec, const char *policy,
-    int paused)
+hotkeys_round(struct hotkeys *hk, double ops_per_sec, const char *policy)
 {
 	hk->have_round = 1;
 	hk->ops = isfinite(ops_per_sec) && ops_per_sec > 0 ? ops_per_sec : 0;
 	hk->lfu_policy = policy != NULL && strstr(policy, "lfu") != NULL;
-	hk->paused = paused;
-	if (paused && hk->mode == M_MONITOR && hk->state != HK_IDLE) {
-		/* A scan's TYPE calls would count: drop the window. */
-		log_debug("instance %s: hot-key window dropped (paused)",
-		    hk->name);
-		hk_close(hk);
-		tk_drop(hk);
+	if (hk->mode == M_MONITOR && hk->state != HK_IDLE && scanned(hk)) {
+		hk_drop_scanned(hk);
 		return;
 	}
 	hk_open(hk);

@@ -35,18 +35,24 @@ struct hotkeys_target {
 	double		 budget;	/* fraction of server time, 0.02 = 2% */
 	uint32_t	 min_period_ms;	/* a window at most this often */
 	struct owncalls	*own;		/* commands this module sends */
+	/*
+	 * Whether a big-key scan reads the instance now (NULL: never): its
+	 * TYPE and STRLEN calls are no workload.  Asked when a window is due,
+	 * at each round while one is open, and when it ends; a window that
+	 * overlaps a scan is dropped.
+	 */
+	int		(*scanned)(void *);
+	void		*arg;
 };
 
 struct hotkeys	*hotkeys_new(struct event_base *, const struct hotkeys_target *);
 void		 hotkeys_free(struct hotkeys *);
 /*
  * Once per sample round: the instance's ops/s and maxmemory-policy from
- * INFO, and whether sampling must pause (a big-key scan of the instance
- * runs: its TYPE and STRLEN calls are no workload).  Opens a window when
- * one is due.
+ * INFO.  Opens a window when one is due.
  */
 void		 hotkeys_round(struct hotkeys *, double ops_per_sec,
-		    const char *policy, int paused);
+		    const char *policy);
 /*
  * A window that closed since the last call, into out: 1, or 0 if none.
  * Several windows closed since then come merged (window_ms and period_ms

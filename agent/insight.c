@@ -83,6 +83,7 @@ struct insight {
 	double			 ops;
 	char			 policy[32];
 	struct owncalls		 own;
+	struct insight_target	 as_target;	/* itself, for a scan of it */
 	/*
 	 * This round's calls that its reading cannot count: INFO does not
 	 * count itself, and LATENCY HISTOGRAM, EXEC and SLOWLOG GET run after
@@ -91,7 +92,6 @@ struct insight {
 	 * the same command in this one (the monitor's INFO replication).
 	 */
 	struct owncalls		 self;
-	uint64_t		 rc_sent;	/* rconn_sent after the last round */
 
 	/* Sources refused by the server: why, and until when. */
 	char			 why[SRC_COUNT][160];
@@ -276,25 +276,13 @@ int
 insight_send(struct insight *ins, struct rconn *rc, int queued,
     void (*done)(void *), void *arg)
 {
-	uint64_t	sent = rconn_sent(rc), extra;
-	int		n = 0;
+	int	n = 0;
 
 	/*
-	 * The connection counts every command it sends.  Since the last round
-	 * it sent what the sampler just queued (INFO ALL, or MULTI, INFO ALL,
-	 * LATENCY HISTOGRAM and EXEC), and, after a reconnect, its handshake:
-	 * AUTH (with a password) and CLIENT SETNAME.  The first round's
-	 * handshake is inside the first reading, the baseline.
+	 * What the sampler just queued (INFO ALL, or MULTI, INFO ALL, LATENCY
+	 * HISTOGRAM and EXEC).  The connection's handshake after a reconnect
+	 * (AUTH, CLIENT SETNAME) is counted by rconn itself (rconn_opts.own).
 	 */
-	extra = sent - ins->rc_sent;
-	extra = extra > (uint64_t)queued ? extra - (uint64_t)queued : 0;
-	if (extra > 0 && ins->rc_sent > 0) {
-		if (ins->passfile != NULL) {
-			owncalls_add(&ins->own, "auth", extra / 2);
-			owncalls_add(&ins->own, "client|setname", extra - extra / 2);
-		} else
-			owncalls_add(&ins->own, "client|setname", extra);
-	}
 	owncalls_add(&ins->self, "info", 1);	/* the INFO ALL just queued */
 	if (queued > 1) {
 		owncalls_add(&ins->own, "multi", 1);	/* before the INFO */
@@ -304,7 +292,6 @@ insight_send(struct insight *ins, struct rconn *rc, int queued,
 	if (source_due(ins, SRC_SLOWLOG))
 		n += queue(ins, rc, insight_slowlog_cb, &ins->slow_ctx, done, arg,
 		    "slowlog|get", "SLOWLOG GET 1024");
-	ins->rc_sent = rconn_sent(rc);
 	return n;
 }
 
@@ -327,35 +314,21 @@ scan_start(struct insight *ins, const struct insight_target *replica,
     const char *reason, char *err, size_t errlen)
 {
 	struct bigscan_target	 t;
-	const struct insight_target *on = replica;
+	const struct insight_target *on = replica != NULL ? replica :
+	    &ins->as_target;
 
 	memset(&t, 0, sizeof(t));
-	if (on == NULL) {
-		t.scanned = ins->name;
-		t.ip = ins->ip;
-		t.port = ins->port;
-		t.user = ins->user;
-		t.passfile = ins->passfile;
-	} else {
-		t.scanned = on->name;
-		t.ip = on->ip;
-		t.port = on->port;
-		t.user = on->user;
-		t.passfile = on->passfile;
-	}
 	t.name = ins->name;
-	t.own = on == NULL ? &ins->own : on->own;	/* the replica's, if sampled */
+	t.scanned = on->name;
+	t.ip = on->ip;
+	t.port = on->port;
+	t.user = on->user;
+	t.passfile = on->passfile;
+	t.own = on->own;		/* the replica's, if sampled */
 	if (bigscan_start(ins->bs, &t, reason, err, errlen) == -1)
 		return -1;
 	str_copy(ins->scanned_ip, sizeof(ins->scanned_ip), t.ip);
 	ins->scanned_port = t.port;
-	/*
-	 * The scan's TYPE and STRLEN calls are no workload: a hot-key window
-	 * open on this server now is dropped at once (one on a replica
-	 * scanned for it, at the next round).
-	 */
-	if (on == NULL && ins->hk != NULL)
-		hotkeys_round(ins->hk, ins->ops, ins->policy, 1);
 	log_info("instance %s: big-key scan started on %s (%s)", ins->name,
 	    t.scanned, reason);
 	return 0;
@@ -381,6 +354,15 @@ insight_scans(const struct insight *ins, const char *ip, int port)
 	    strcmp(ins->scanned_ip, ip) == 0;
 }
 
+/* For the hot-key sampler: a scan (of this instance or another) reads it. */
+static int
+hk_scanned(void *arg)
+{
+	struct insight *ins = arg;
+
+	return sampler_scanning(ins->a->sampler, ins->ip, ins->port);
+}
+
 /* Whether now is inside the daily window; *day names today. */
 static int
 in_window(const struct scan_window *w, int *day)
@@ -403,7 +385,7 @@ in_window(const struct scan_window *w, int *day)
 
 void
 insight_round(struct insight *ins, const struct insight_target *replica,
-    int paused, int skip_schedule, double scan_ops, uint32_t scan_rtt_us)
+    int skip_schedule, double scan_ops, uint32_t scan_rtt_us)
 {
 	char	err[160];
 	int	day;
@@ -419,7 +401,7 @@ insight_round(struct insight *ins, const struct insight_target *replica,
 	if (bigscan_running(ins->bs))
 		bigscan_round(ins->bs, scan_ops, scan_rtt_us);
 	if (ins->hk != NULL)
-		hotkeys_round(ins->hk, ins->ops, ins->policy, paused);
+		hotkeys_round(ins->hk, ins->ops, ins->policy);
 }
 
 /* ---- into the report ------------------------------------------------------ */
@@ -632,6 +614,12 @@ insight_new(struct agent *a, const struct insight_target *t)
 	ins->port = t->port;
 	ins->user = t->user ? xstrdup(t->user) : NULL;
 	ins->passfile = t->passfile ? xstrdup(t->passfile) : NULL;
+	ins->as_target.name = ins->name;
+	ins->as_target.ip = ins->ip;
+	ins->as_target.port = ins->port;
+	ins->as_target.user = ins->user;
+	ins->as_target.passfile = ins->passfile;
+	ins->as_target.own = &ins->own;
 	ins->prev = xcalloc(1, sizeof(*ins->prev));
 	ins->cur = xcalloc(1, sizeof(*ins->cur));
 	ins->delta = xcalloc(1, sizeof(*ins->delta));
@@ -662,6 +650,8 @@ insight_new(struct agent *a, const struct insight_target *t)
 		ht.budget = (double)a->conf->hotkeys_budget / 100.0;
 		ht.min_period_ms = (uint32_t)a->conf->sample_interval;
 		ht.own = &ins->own;
+		ht.scanned = hk_scanned;
+		ht.arg = ins;
 		ins->hk = hotkeys_new(a->base, &ht);
 	}
 	return ins;

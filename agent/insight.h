@@ -63,15 +63,13 @@ void		 insight_info(struct insight *, const struct info *,
 /*
  * Once per round, before the report: starts a scheduled big-key scan when
  * one is due (on replica when given), and gives the hot-key sampler the
- * ops rate.  paused: a scan reads this server now (its TYPE and STRLEN
- * calls are no workload for hot keys).  skip_schedule: a replica whose
+ * ops rate.  skip_schedule: a replica whose
  * master is scanned on it needs no scan of its own.  scan_ops and
  * scan_rtt_us: the ops rate of the server a running scan reads, and the
  * sampler's round trip to it, for the scan's pacing.
  */
 void		 insight_round(struct insight *, const struct insight_target *replica,
-		    int paused, int skip_schedule, double scan_ops,
-		    uint32_t scan_rtt_us);
+		    int skip_schedule, double scan_ops, uint32_t scan_rtt_us);
 /* The own-call counts of the instance (for a scan of it as a replica). */
 struct owncalls	*insight_own(struct insight *);
 /* Whether a big-key scan of this instance reads ip:port now. */

@@ -322,7 +322,6 @@ inst_new(struct sampler *s, const struct sample_target *t)
 	o.connect_timeout_ms = (uint32_t)s->a->conf->sample_timeout;
 	o.timeout_ms = (uint32_t)s->a->conf->sample_timeout;
 	o.max_reply = MAX_REPLY;
-	in->rc = rconn_new(s->a->base, in->ip, in->port, &o, NULL, in);
 	if (t->kind != KIND_INTERFACE) {
 		struct insight_target it;
 
@@ -333,7 +332,9 @@ inst_new(struct sampler *s, const struct sample_target *t)
 		it.user = in->user;
 		it.passfile = in->passfile;
 		in->ins = insight_new(s->a, &it);
+		o.own = insight_own(in->ins);	/* its handshake is no workload */
 	}
+	in->rc = rconn_new(s->a->base, in->ip, in->port, &o, NULL, in);
 	return in;
 }
 
@@ -492,8 +493,13 @@ fill_sample(struct inst *in, Ccnode__InstanceSample *is,
 static int
 is_loopback_ip(const char *ip)
 {
-	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
-	    strcmp(ip, "localhost") == 0;
+	struct sockaddr_storage	ss;
+	socklen_t		sl;
+
+	if (strcmp(ip, "localhost") == 0)	/* a master_host may be a name */
+		return 1;
+	return parse_ip(ip, 0, &ss, &sl) == 0 &&
+	    addr_is_loopback((struct sockaddr *)&ss);
 }
 
 /* Whether r's INFO names m as its master. */
@@ -539,21 +545,17 @@ insight_rounds(struct sampler *s)
 {
 	struct insight_target	 rt;
 	struct inst		*in, *r, *x;
-	int			 paused, has_master;
+	int			 has_master;
 	double			 ops;
 	uint32_t		 rtt;
 
 	for (in = s->insts; in != NULL; in = in->next) {
 		if (in->ins == NULL || !in->up)
 			continue;
-		paused = 0;
 		has_master = 0;
 		ops = in->info.values[RM_OPS];
 		rtt = in->rtt_us;
 		for (x = s->insts; x != NULL; x = x->next) {
-			if (x->ins != NULL && insight_scans(x->ins, in->ip,
-			    in->port))
-				paused = 1;
 			if (replica_of(s, in, x))
 				has_master = 1;
 			/* A scan of in runs on x (in itself, or a replica). */
@@ -564,9 +566,20 @@ insight_rounds(struct sampler *s)
 		}
 		if ((r = replica_for(s, in)) != NULL)
 			insight_target_of(r, &rt);
-		insight_round(in->ins, r != NULL ? &rt : NULL, paused,
-		    has_master, ops, rtt);
+		insight_round(in->ins, r != NULL ? &rt : NULL, has_master,
+		    ops, rtt);
 	}
+}
+
+int
+sampler_scanning(const struct sampler *s, const char *ip, int port)
+{
+	const struct inst *x;
+
+	for (x = s != NULL ? s->insts : NULL; x != NULL; x = x->next)
+		if (x->ins != NULL && insight_scans(x->ins, ip, port))
+			return 1;
+	return 0;
 }
 
 int

@@ -13,7 +13,7 @@
  * FREQ readings ("lfu" lines), tab-separated, keys in printable ASCII
  * with other bytes (and space, backslash) as \xNN.
  *
- * SIGUSR1 pauses the sampler (hotkeys_round with paused set, as during a
+ * SIGUSR1 pauses the sampler (its scanned() callback answers 1, as during a
  * big-key scan: a window under way is dropped and none opens), SIGUSR2
  * resumes it; -P starts paused.  SIGTERM ends the run early, with the
  * results.  The benchmark turns it on and off so
@@ -163,7 +163,7 @@ info_cb(struct rconn *rc, redisReply *reply, const char *err, void *arg)
 	r->ops = atof(v);
 	info_field(reply->str, "maxmemory_policy", r->policy,
 	    sizeof(r->policy));
-	hotkeys_round(r->hk, r->ops, r->policy, r->paused);
+	hotkeys_round(r->hk, r->ops, r->policy);
 	if (hotkeys_take(r->hk, &m, &why) == 1)
 		merge(r, &m);
 	if (why[0] != '\0' && strcmp(why, r->why) != 0) {
@@ -193,6 +193,15 @@ stop_cb(evutil_socket_t fd, short ev, void *arg)
 	event_base_loopexit(r->base, NULL);
 }
 
+/* Paused (SIGUSR1) stands for a big-key scan reading the instance. */
+static int
+bench_paused(void *arg)
+{
+	const struct run *r = arg;
+
+	return r->paused;
+}
+
 /* SIGUSR1: pause, SIGUSR2: resume, at once. */
 static void
 signal_cb(evutil_socket_t sig, short ev, void *arg)
@@ -200,7 +209,7 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 	struct run *r = arg;
 
 	r->paused = sig == SIGUSR1;
-	hotkeys_round(r->hk, r->ops, r->policy, r->paused);
+	hotkeys_round(r->hk, r->ops, r->policy);
 }
 
 static int
@@ -279,6 +288,8 @@ main(int argc, char **argv)
 	t.budget = budget;
 	t.min_period_ms = (uint32_t)min_period;
 	t.own = &r.own;
+	t.scanned = bench_paused;
+	t.arg = &r;
 	r.hk = hotkeys_new(r.base, &t);
 
 	r.tick = event_new(r.base, -1, EV_PERSIST, tick_cb, &r);

@@ -644,17 +644,11 @@ slow_check(const redisReply *e)
 	return e->element[0]->integer;
 }
 
-/* A bounded, NUL-terminated copy of a string reply ("" for others). */
+/* A bounded copy of a string reply ("" for others); hiredis ends it with NUL. */
 static void
 slow_str(char *dst, size_t len, const redisReply *r)
 {
-	size_t	n = 0;
-
-	if (is_string(r))
-		n = MINIMUM(r->len, len - 1);
-	if (n > 0)
-		memcpy(dst, r->str, n);
-	dst[n] = '\0';
+	str_copy(dst, len, is_string(r) ? r->str : NULL);
 }
 
 static void

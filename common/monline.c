@@ -198,7 +198,8 @@ enum keyspec {
 struct cmdkeys {
 	const char	*name;		/* lower case; the table is sorted */
 	enum keyspec	 spec;
-	int		 first;		/* 0: no fixed key */
+	int		 first;		/* 0: no fixed key; KS_STREAMS: where
+					   the search for STREAMS starts */
 	int		 last;		/* < 0: from the end, -1 the last */
 	int		 step;
 	int		 nk;		/* KS_NUMKEYS: index of the key count */
@@ -207,7 +208,7 @@ struct cmdkeys {
 
 #define R(n, f, l, s, t)	{ n, KS_RANGE, f, l, s, 0, t }
 #define NK(n, f, nk, t)		{ n, KS_NUMKEYS, f, f, 1, nk, t }
-#define ST(n, t)		{ n, KS_STREAMS, 0, 0, 1, 0, t }
+#define ST(n, from, t)		{ n, KS_STREAMS, from, 0, 1, 0, t }
 
 static const char S[] = "string", H[] = "hash", L[] = "list", SE[] = "set",
     Z[] = "zset", X[] = "stream", G[] = "";
@@ -341,8 +342,8 @@ static const struct cmdkeys cmdkeys[] = {
 	R("xlen", 1, 1, 1, X),
 	R("xpending", 1, 1, 1, X),
 	R("xrange", 1, 1, 1, X),
-	ST("xread", X),
-	ST("xreadgroup", X),
+	ST("xread", 1, X),		/* the search for STREAMS starts */
+	ST("xreadgroup", 4, X),		/* after GROUP g consumer */
 	R("xrevrange", 1, 1, 1, X),
 	R("xsetid", 1, 1, 1, X),
 	R("xtrim", 1, 1, 1, X),
@@ -397,14 +398,14 @@ cmdkeys_find(const char *name, size_t len)
 	if (len == 0 || len > CMDNAME_MAX)
 		return NULL;
 	for (i = 0; i < len; i++) {
+		if (name[i] == '\0')
+			return NULL;	/* a NUL inside */
 		if (name[i] >= 'A' && name[i] <= 'Z')
 			lower[i] = name[i] - 'A' + 'a';
 		else
 			lower[i] = name[i];
 	}
 	lower[len] = '\0';
-	if (strlen(lower) != len)
-		return NULL;		/* a NUL inside */
 	return bsearch(lower, cmdkeys, nitems(cmdkeys), sizeof(cmdkeys[0]),
 	    cmdkeys_cmp);
 }
@@ -465,7 +466,7 @@ monline_keys(const struct monline *m, monline_key_fn *fn, void *arg)
 		return n + keys_range(m, ck->nk + 1, ck->nk + (int)nk, 1,
 		    ck->type, fn, arg);
 	case KS_STREAMS:
-		for (i = 1; i < m->argc; i++) {
+		for (i = ck->first; i < m->argc; i++) {
 			if (m->argl[i] == 7 &&
 			    strncasecmp(m->argv[i], "streams", 7) == 0)
 				break;

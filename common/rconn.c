@@ -19,6 +19,7 @@
 
 #define LOG_COMP "redis"
 #include "log.h"
+#include "cmdstats.h"
 #include "rconn.h"
 #include "util.h"
 
@@ -60,7 +61,6 @@ struct rconn {
 	struct rreq		*reqs;		/* outstanding */
 	int			 busy;		/* our callbacks on the stack */
 	int			 free_pending;
-	uint64_t		 sent;
 };
 
 static void	rconn_drop(struct rconn *, const char *);
@@ -442,13 +442,15 @@ rconn_connect(struct rconn *rc)
 			    rc->o.user, pass);
 		else
 			rconn_cmdf(rc, handshake_reply, "auth", "AUTH %s", pass);
+		owncalls_add(rc->o.own, "auth", 1);
 		memset(pass, 0, strlen(pass));
 		free(pass);
 	}
-	if (rc->o.client_name != NULL)
+	if (rc->o.client_name != NULL) {
 		rconn_cmdf(rc, handshake_reply, "setname", "CLIENT SETNAME %s",
 		    rc->o.client_name);
-	else if (!auth)
+		owncalls_add(rc->o.own, "client|setname", 1);
+	} else if (!auth)
 		set_state(rc, RC_UP, NULL);
 	return rc->state == RC_DOWN ? -1 : 0;
 }
@@ -512,7 +514,6 @@ cmd_end(struct rreq *q, int rv)
 		req_fail_now(q, "cannot queue the command");
 		return -1;
 	}
-	q->rc->sent++;
 	return 0;
 }
 
@@ -622,10 +623,4 @@ void
 rconn_set_timeout(struct rconn *rc, uint32_t ms)
 {
 	rc->o.timeout_ms = ms;
-}
-
-uint64_t
-rconn_sent(const struct rconn *rc)
-{
-	return rc->sent;
 }

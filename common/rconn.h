@@ -34,6 +34,12 @@ struct rconn_opts {
 	uint32_t	 timeout_ms;	/* per command; 0: none, the caller
 					   keeps a deadline (rconn_close) */
 	size_t		 max_reply;	/* bytes buffered for one reply */
+	/*
+	 * The handshake's AUTH and CLIENT SETNAME are counted here as the
+	 * caller's own calls (cmdstats.h), so that they do not show as the
+	 * instance's workload; NULL: not counted.
+	 */
+	struct owncalls	*own;
 };
 
 enum rconn_state { RC_DOWN, RC_CONNECTING, RC_UP };
@@ -63,7 +69,5 @@ int		 rconn_connected(const struct rconn *);
 enum rconn_state rconn_state(const struct rconn *);
 const char	*rconn_addr(const struct rconn *);
 void		 rconn_set_timeout(struct rconn *, uint32_t ms);
-/* Commands sent since creation, for callers that count their own load. */
-uint64_t	 rconn_sent(const struct rconn *);
 
 #endif

@@ -228,8 +228,10 @@ topk_add(struct topk *t, uint32_t db, const char *key, size_t keylen,
 
 	if (n == 0)
 		return;
-	if (key == NULL)
+	if (key == NULL) {
+		key = "";	/* never NULL into memcpy or memcmp */
 		keylen = 0;
+	}
 	if (keylen > TOPK_KEY_MAX)
 		keylen = TOPK_KEY_MAX;
 	t->total += n;

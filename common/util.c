@@ -674,6 +674,19 @@ valid_name(const char *s)
 }
 
 void
+str_printable(char *dst, size_t len, const char *src, size_t srclen)
+{
+	size_t i, n = MINIMUM(srclen, len - 1);
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	dst[n] = '\0';
+}
+
+void
 str_copy(char *dst, size_t len, const char *src)
 {
 	size_t n = src != NULL ? strnlen(src, len - 1) : 0;

@@ -98,6 +98,12 @@ int	valid_name(const char *);
  * characters, quotes and backslashes as \xNN.  The caller frees it.
  */
 char	*str_escape(const char *s, size_t max);
+/*
+ * At most len - 1 bytes of src[0..srclen) and a NUL, every byte outside
+ * printable ASCII as '?': server text (an error, a type name) for a log
+ * line or a fixed field.
+ */
+void	str_printable(char *dst, size_t len, const char *src, size_t srclen);
 /* The value of a hex digit, or -1. */
 int	hex_digit(int c);
 /* A host name: 1 to 253 of letters, digits, '-', '.' and '_'. */

@@ -1088,17 +1088,42 @@ print_table_machines(struct ctl *ctl, json_t *j)
 	}
 }
 
-/* A number member as an integer, 0 when absent. */
+/* A number member as an integer, 0 when absent; bounded (json_u64 sends
+ * counts past INT64_MAX as reals). */
 static long long
 jnum(json_t *o, const char *key)
 {
-	return (long long)json_number_value(json_object_get(o, key));
+	return (long long)clamp(json_number_value(json_object_get(o, key)),
+	    -9e18, 9e18);
+}
+
+/*
+ * A string member for the terminal: a Redis key may hold any byte, and
+ * json_key keeps control characters, so they are shown as \xNN.
+ */
+static const char *
+jtext(json_t *o, const char *key, char *buf, size_t len)
+{
+	const char	*s = jstr(o, key);
+	size_t		 i, n = 0;
+
+	for (i = 0; s[i] != '\0' && n + 5 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
+		else
+			buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 static void
 print_bigkeys(struct ctl *ctl, json_t *j)
 {
 	json_t	*items = json_object_get(j, "items"), *o;
+	char	 key[2048];
 	size_t	 i;
 
 	if (!json_is_true(json_object_get(j, "found"))) {
@@ -1113,7 +1138,8 @@ print_bigkeys(struct ctl *ctl, json_t *j)
 	    "SIZE", "ELEMENTS", "UPDATETIME");
 	json_array_foreach(items, i, o)
 		printf("%-3lld %-40s %-7s %14lld %12lld %s\n", jnum(o, "db"),
-		    jstr(o, "key"), jstr(o, "type"), jnum(o, "size"),
+		    jtext(o, "key", key, sizeof(key)), jstr(o, "type"),
+		    jnum(o, "size"),
 		    jnum(o, "elements"), jstr(o, "updatetime"));
 }
 
@@ -1121,6 +1147,7 @@ static void
 print_hotkeys(struct ctl *ctl, json_t *j)
 {
 	json_t	*items = json_object_get(j, "items"), *o;
+	char	 key[2048];
 	size_t	 i;
 
 	printf("span %s, source %s%s\n", jstr(j, "span"), jstr(j, "source"),
@@ -1129,7 +1156,8 @@ print_hotkeys(struct ctl *ctl, json_t *j)
 	printf("%-3s %-40s %-7s %14s\n", "DB", "KEY", "TYPE", "COUNT");
 	json_array_foreach(items, i, o)
 		printf("%-3lld %-40s %-7s %14lld\n", jnum(o, "db"),
-		    jstr(o, "key"), jstr(o, "type"), jnum(o, "count"));
+		    jtext(o, "key", key, sizeof(key)), jstr(o, "type"),
+		    jnum(o, "count"));
 }
 
 static void

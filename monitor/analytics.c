@@ -256,16 +256,12 @@ ladder_labels(struct analytics *a)
 struct analytics *
 analytics_new(struct monitor *m)
 {
-	static const struct latency_ladder def = { 6,
-	    { 1000, 2000, 5000, 10000, 50000, 100000 },
-	    { 1056, 2113, 4227, 8454, 67633, 135266 } };
 	struct analytics	*a = xcalloc(1, sizeof(*a));
 	struct timeval		 tv = { SWEEP_S, 0 };
 	int			 i, j;
 
 	a->m = m;
-	a->ladder = m->conf->latency_ladder.n > 0 ? m->conf->latency_ladder :
-	    def;
+	a->ladder = m->conf->latency_ladder;	/* its default is in conf.c */
 	a->nslots = a->ladder.n + 1;
 	a->stride = V_LADDER + a->nslots;
 	for (i = 0; i < HIST_MAX; i++) {
@@ -918,6 +914,18 @@ analytics_ingest(struct analytics *a, struct instance *in, int64_t t,
 		if (!carries_analytics(is))
 			return;
 		ai = in->analytics = inst_new(a);
+	}
+	/*
+	 * The agent's clock: a sample from more than a day ahead would fill
+	 * buckets and dated files that real time has not reached.
+	 */
+	if (t > wall_ms() + DAY) {
+		if (!(ai->warned & W_FUTURE))
+			log_warnx("instance=%s: a sample more than a day ahead "
+			    "of this clock; its analytics are dropped (logged "
+			    "once)", in->name);
+		ai->warned |= W_FUTURE;
+		return;
 	}
 	if (is->up) {
 		sources_ingest(ai, is);

@@ -36,6 +36,7 @@ struct hkey;			/* a hot key (hotstore.c) */
 #define W_HOTBAD	0x20
 #define W_BIGBAD	0x40
 #define W_BIGIO		0x80
+#define W_FUTURE	0x100
 
 /* Per-command figures of one time bucket. */
 struct cbucket {

@@ -106,7 +106,9 @@ bigstore_ingest(struct analytics *a, struct analytics_inst *ai,
     const struct instance *in, int64_t t, const Ccnode__BigKeyScan *bk)
 {
 	Ccnode__BigKeyScan	 copy = *bk, *old;
-	int64_t			 fin = bk->finished_ms > 0 ? bk->finished_ms : t;
+	/* The end as the agent says, if it is no later than the sample. */
+	int64_t			 fin = bk->finished_ms > 0 &&
+				    bk->finished_ms <= t ? bk->finished_ms : t;
 	int			 date = analytics_date_of(fin), keep;
 	char			 path[PATH_MAX], *err = NULL;
 	uint8_t			*buf;

@@ -157,15 +157,14 @@ static const struct {
 };
 
 static void
-render_instances(struct monitor *m, struct evbuffer *b)
+render_instances(struct monitor *m, struct evbuffer *b,
+    struct instance **v, size_t n)
 {
-	struct instance		**v;
-	size_t			  n, i;
+	size_t			  i;
 	int			  k, j, any;
 	int64_t			  now = wall_ms();
 	char			  extra[512];
 
-	n = store_instances(m->store, &v);
 	family(b, "redis_up", "gauge", "1 when the agent's last sample of the "
 	    "instance succeeded");
 	for (i = 0; i < n; i++)
@@ -242,7 +241,6 @@ render_instances(struct monitor *m, struct evbuffer *b)
 		if (v[i]->up && instance_fresh(v[i], now))
 			sample(b, "ccnode_sample_duration_seconds", v[i], NULL,
 			    v[i]->rtt_us / 1e6);
-	free(v);
 }
 
 /* Whether an instance's figures are current enough to export. */
@@ -330,18 +328,17 @@ server_labels(const struct proxy_server *s, char *out, size_t len)
 
 /* Slowlog counters, unavailable sources and the proxies' detail. */
 static void
-render_analytics(struct monitor *m, struct evbuffer *b)
+render_analytics(struct monitor *m, struct evbuffer *b,
+    struct instance **v, size_t n)
 {
-	struct instance			**v;
 	const struct proxy_detail	 *p;
 	struct analytics_counts		  c;
 	const char			 *src, *why;
-	size_t				  n, i;
+	size_t				  i;
 	int				  j, k;
 	int64_t				  now = wall_ms();
 	char				  extra[512];
 
-	n = store_instances(m->store, &v);
 	render_commands(m, b, v, n);
 #define SLOW_FAMILY(name, help, field) do {				\
 	family(b, name, "counter", help);				\
@@ -417,7 +414,6 @@ render_analytics(struct monitor *m, struct evbuffer *b)
 	    "processes: 1 when the server's errors rose in the last round",
 	    failing);
 #undef SERVER_FAMILY
-	free(v);
 }
 
 static void
@@ -617,9 +613,15 @@ render_self(struct monitor *m, struct evbuffer *b)
 void
 prom_render(struct monitor *m, struct evbuffer *b)
 {
-	render_instances(m, b);
+	struct instance	**v;
+	size_t		  n;
+
+	/* One sorted list of the instances for both renderers. */
+	n = store_instances(m->store, &v);
+	render_instances(m, b, v, n);
 	if (m->analytics != NULL)
-		render_analytics(m, b);
+		render_analytics(m, b, v, n);
+	free(v);
 	render_hosts(m, b);
 	if (m->probe != NULL)
 		render_probes(m, b);

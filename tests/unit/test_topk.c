@@ -521,6 +521,10 @@ test_monline_keys(void)
 	CU_ASSERT_STRING_EQUAL(g.keys[0], "s1");
 	CU_ASSERT_STRING_EQUAL(g.keys[1], "s2");
 	CU_ASSERT_EQUAL(keys_of("1.1 [0 c] \"xread\" \"count\" \"2\"", &g), 0);
+	/* XREADGROUP: a group or consumer named "streams" is no keyword. */
+	CU_ASSERT_EQUAL(keys_of("1.1 [0 c] \"XREADGROUP\" \"GROUP\" "
+	    "\"streams\" \"streams\" \"STREAMS\" \"k\" \">\"", &g), 1);
+	CU_ASSERT_STRING_EQUAL(g.keys[0], "k");
 
 	/* No key: unknown commands, EVAL, INFO, a command with no args. */
 	CU_ASSERT_EQUAL(keys_of("1.1 [0 c] \"frobnicate\" \"a\"", &g), 0);
